@@ -1,0 +1,186 @@
+// Package envconf loads a binary's configuration struct from environment variables.
+//
+// Fields are described with envconfig's tag dialect (`envconfig:"STEP" default:"1m"
+// required:"true" desc:"..."`), and Usage renders the help table with envconfig itself, so the
+// variables a binary reads and the ones its --help lists come from the same tags. Load differs
+// from envconfig.Process in the two ways a daemon's start-up needs: it reads through an injected
+// lookup (tests pass a map, not the process environment) and it reports every unparsable or
+// missing variable at once instead of stopping at the first.
+package envconf
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/prometheus/common/model"
+)
+
+// Lookup returns the value of an environment variable and whether it is set; os.LookupEnv is
+// one.
+type Lookup func(key string) (string, bool)
+
+// Map returns a Lookup over m, for tests.
+func Map(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Load fills spec, a pointer to a struct, from variables named PREFIX_TAG (envconfig:"TAG" on
+// each exported field; a field tagged ignored:"true" is skipped, and an untagged one is a
+// programming error, because Usage would list it under a name Load does not read). A set variable wins over the default tag;
+// an empty value counts as set. Supported field types: string, bool, signed integers, float64,
+// time.Duration (Go or Prometheus syntax, so "7d" works), []string (comma-separated, blanks dropped) and encoding.TextUnmarshaler.
+//
+// The returned error joins one *VarError per bad variable; Failed lists their keys, so that a
+// caller validating the values afterwards can skip the ones that never loaded.
+func Load(prefix string, spec any, lookup Lookup) error {
+	v := reflect.ValueOf(spec)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("envconf: spec must be a pointer to a struct, got %T", spec)
+	}
+	v = v.Elem()
+	var errs []error
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() || f.Tag.Get("ignored") == "true" {
+			continue
+		}
+		name, ok := f.Tag.Lookup("envconfig")
+		if !ok {
+			return fmt.Errorf("envconf: field %s has no envconfig tag", f.Name)
+		}
+		key := prefix + "_" + name
+		raw, set := lookup(key)
+		if !set {
+			if f.Tag.Get("required") == "true" {
+				errs = append(errs, &VarError{Key: key, Err: fmt.Errorf("is required (%s)", f.Tag.Get("desc"))})
+				continue
+			}
+			if raw, set = f.Tag.Lookup("default"); !set {
+				continue
+			}
+		}
+		if err := setField(v.Field(i), raw); err != nil {
+			errs = append(errs, &VarError{Key: key, Value: raw, Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// VarError is a variable that is missing or does not parse.
+type VarError struct {
+	Key   string
+	Value string // as set; empty when missing
+	Err   error
+}
+
+func (e *VarError) Error() string {
+	if e.Value == "" {
+		return e.Key + " " + e.Err.Error()
+	}
+	return fmt.Sprintf("%s=%q: %v", e.Key, e.Value, e.Err)
+}
+
+func (e *VarError) Unwrap() error { return e.Err }
+
+// Failed returns the keys of the variables err (from Load) reports as missing or unparsable.
+func Failed(err error) map[string]bool {
+	failed := map[string]bool{}
+	var walk func(error)
+	walk = func(err error) {
+		if ve, ok := err.(*VarError); ok {
+			failed[ve.Key] = true
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return failed
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+func setField(fv reflect.Value, raw string) error {
+	if tu, ok := fv.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return tu.UnmarshalText([]byte(raw))
+	}
+	raw = strings.TrimSpace(raw)
+	switch {
+	case fv.Type() == durationType:
+		d, err := parseDuration(raw)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(int64(d))
+	case fv.Kind() == reflect.String:
+		fv.SetString(raw)
+	case fv.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("not a boolean (use true or false)")
+		}
+		fv.SetBool(b)
+	case fv.CanInt():
+		n, err := strconv.ParseInt(raw, 10, fv.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("not an integer that fits %s", fv.Type())
+		}
+		fv.SetInt(n)
+	case fv.CanFloat():
+		x, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return errors.New("not a number")
+		}
+		fv.SetFloat(x)
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for p := range strings.SplitSeq(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		fv.Set(reflect.ValueOf(parts).Convert(fv.Type()))
+	default:
+		return fmt.Errorf("envconf: unsupported field type %s", fv.Type())
+	}
+	return nil
+}
+
+// parseDuration accepts Go durations ("1m30s", "500ms") and Prometheus ones ("7d", "1w", "1d12h"),
+// since the people setting these variables write both.
+func parseDuration(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	if d, err := model.ParseDuration(s); err == nil {
+		return time.Duration(d), nil
+	}
+	return 0, errors.New("not a duration (use e.g. 500ms, 30s, 5m, 1h, 7d)")
+}
+
+// usageFormat is envconfig's table layout with the required column folded into the description.
+const usageFormat = `{{range .}}{{usage_key .}}	{{usage_type .}}	{{usage_default .}}	{{usage_description .}}{{if usage_required .}} (required){{end}}
+{{end}}`
+
+// Usage writes a table of every variable spec reads: name, type, default and description.
+func Usage(w io.Writer, prefix string, spec any) error {
+	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tTYPE\tDEFAULT\tDESCRIPTION")
+	if err := envconfig.Usagef(prefix, spec, tw, usageFormat); err != nil {
+		return fmt.Errorf("render usage: %w", err)
+	}
+	return tw.Flush()
+}
