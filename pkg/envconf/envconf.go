@@ -4,7 +4,7 @@
 // required:"true" desc:"..."`), and Usage renders the help table with envconfig itself, so the
 // variables a binary reads and the ones its --help lists come from the same tags. Load differs
 // from envconfig.Process in the two ways a daemon's start-up needs: it reads through an injected
-// lookup (tests pass a map, not the process environment) and it reports every unparsable or
+// getenv (tests pass a map, not the process environment) and it reports every unparsable or
 // missing variable at once instead of stopping at the first.
 package envconf
 
@@ -23,33 +23,40 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Lookup returns the value of an environment variable and whether it is set; os.LookupEnv is
-// one.
-type Lookup func(key string) (string, bool)
-
-// Map returns a Lookup over m, for tests.
-func Map(m map[string]string) Lookup {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+// Map returns a getenv over m, for tests.
+func Map(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }
 
 // Load fills spec, a pointer to a struct, from variables named PREFIX_TAG (envconfig:"TAG" on
-// each exported field; a field tagged ignored:"true" is skipped, and an untagged one is a
-// programming error, because Usage would list it under a name Load does not read). A set variable wins over the default tag;
-// an empty value counts as set. Supported field types: string, bool, signed integers, float64,
-// time.Duration (Go or Prometheus syntax, so "7d" works), []string (comma-separated, blanks dropped) and encoding.TextUnmarshaler.
+// each exported field; a field tagged ignored:"true" is skipped, an embedded struct is loaded
+// with the same prefix, and an untagged field is a programming error, because Usage would list
+// it under a name Load does not read).
+//
+// A variable that is empty counts as unset and takes its default: in a Kubernetes manifest an
+// empty value is almost always one someone meant to clear. Supported field types: string,
+// bool, signed integers, float64, time.Duration (Go or Prometheus syntax, so "7d" works),
+// []string (comma-separated, blanks dropped) and encoding.TextUnmarshaler.
 //
 // The returned error joins one *VarError per bad variable; Failed lists their keys, so that a
 // caller validating the values afterwards can skip the ones that never loaded.
-func Load(prefix string, spec any, lookup Lookup) error {
+func Load(prefix string, spec any, getenv func(string) string) error {
 	v := reflect.ValueOf(spec)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("envconf: spec must be a pointer to a struct, got %T", spec)
 	}
-	v = v.Elem()
+	return load(prefix, v.Elem(), getenv)
+}
+
+func load(prefix string, v reflect.Value, getenv func(string) string) error {
 	var errs []error
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		if !f.IsExported() || f.Tag.Get("ignored") == "true" {
+			continue
+		}
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			errs = append(errs, load(prefix, v.Field(i), getenv))
 			continue
 		}
 		name, ok := f.Tag.Lookup("envconfig")
@@ -57,13 +64,14 @@ func Load(prefix string, spec any, lookup Lookup) error {
 			return fmt.Errorf("envconf: field %s has no envconfig tag", f.Name)
 		}
 		key := prefix + "_" + name
-		raw, set := lookup(key)
-		if !set {
+		raw := getenv(key)
+		if raw == "" {
 			if f.Tag.Get("required") == "true" {
 				errs = append(errs, &VarError{Key: key, Err: fmt.Errorf("is required (%s)", f.Tag.Get("desc"))})
 				continue
 			}
-			if raw, set = f.Tag.Lookup("default"); !set {
+			var ok bool
+			if raw, ok = f.Tag.Lookup("default"); !ok {
 				continue
 			}
 		}
@@ -72,6 +80,27 @@ func Load(prefix string, spec any, lookup Lookup) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Keys lists the variables Load reads for spec, in field order; docs tests use it to check that
+// every variable is documented.
+func Keys(prefix string, spec any) []string {
+	var keys []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			switch {
+			case !f.IsExported() || f.Tag.Get("ignored") == "true":
+			case f.Anonymous && f.Type.Kind() == reflect.Struct:
+				walk(f.Type)
+			default:
+				keys = append(keys, prefix+"_"+f.Tag.Get("envconfig"))
+			}
+		}
+	}
+	walk(reflect.TypeOf(spec).Elem())
+	return keys
 }
 
 // VarError is a variable that is missing or does not parse.
@@ -109,6 +138,27 @@ func Failed(err error) map[string]bool {
 		walk(err)
 	}
 	return failed
+}
+
+// Report turns the error from Load and the problems a caller's own validation found into one
+// error with a "config: " line per problem, or nil when there are none. Binaries print it
+// as is at start, so a user sees every mistake in one go.
+func Report(loadErr error, problems []error) error {
+	var all []error
+	if j, ok := loadErr.(interface{ Unwrap() []error }); ok {
+		all = append(all, j.Unwrap()...)
+	} else if loadErr != nil {
+		all = append(all, loadErr)
+	}
+	all = append(all, problems...)
+	if len(all) == 0 {
+		return nil
+	}
+	lines := make([]error, len(all))
+	for i, p := range all {
+		lines[i] = fmt.Errorf("config: %w", p)
+	}
+	return errors.Join(lines...)
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

@@ -1,6 +1,7 @@
 package envconf
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,11 @@ type spec struct {
 	Addrs    []string      `envconfig:"ADDRS" default:"a:1"`
 	History  time.Duration `envconfig:"HISTORY" default:"7d"`
 	Internal int           `ignored:"true"`
+	Embedded
+}
+
+type Embedded struct {
+	Shared string `envconfig:"SHARED" default:"s"`
 }
 
 func TestLoad(t *testing.T) {
@@ -26,17 +32,23 @@ func TestLoad(t *testing.T) {
 		wantErr []string
 	}{
 		"defaults": {
-			env:  map[string]string{"X_NAME": "api"},
-			want: spec{Name: "api", Step: time.Minute, Count: 3, Ratio: 1.5, Addrs: []string{"a:1"}, History: 7 * 24 * time.Hour},
+			env: map[string]string{"X_NAME": "api"},
+			want: spec{Name: "api", Step: time.Minute, Count: 3, Ratio: 1.5, Addrs: []string{"a:1"}, History: 7 * 24 * time.Hour,
+				Embedded: Embedded{Shared: "s"}},
+		},
+		"empty counts as unset": {
+			env: map[string]string{"X_NAME": "api", "X_STEP": "", "X_SHARED": "mine"},
+			want: spec{Name: "api", Step: time.Minute, Count: 3, Ratio: 1.5, Addrs: []string{"a:1"}, History: 7 * 24 * time.Hour,
+				Embedded: Embedded{Shared: "mine"}},
 		},
 		"every kind set": {
 			env: map[string]string{"X_NAME": "api", "X_STEP": "30s", "X_COUNT": "7", "X_RATIO": "2",
 				"X_ON": "true", "X_ADDRS": " r1:6379, ,r2:6379 ", "X_HISTORY": "1d12h"},
 			want: spec{Name: "api", Step: 30 * time.Second, Count: 7, Ratio: 2, On: true, Addrs: []string{"r1:6379", "r2:6379"},
-				History: 36 * time.Hour},
+				History: 36 * time.Hour, Embedded: Embedded{Shared: "s"}},
 		},
 		"every problem at once": {
-			env: map[string]string{"X_STEP": "soon", "X_COUNT": "9999999999", "X_RATIO": "lots", "X_ON": "maybe"},
+			env: map[string]string{"X_NAME": "", "X_STEP": "soon", "X_COUNT": "9999999999", "X_RATIO": "lots", "X_ON": "maybe"},
 			wantErr: []string{
 				"X_NAME is required (the name)",
 				`X_STEP="soon": not a duration`,
@@ -93,12 +105,33 @@ func TestUsage(t *testing.T) {
 	if err := Usage(&b, "X", &spec{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"VARIABLE", "X_STEP", "1m", "grid step", "X_NAME", "(required)"} {
+	for _, want := range []string{"VARIABLE", "X_STEP", "1m", "grid step", "X_NAME", "(required)", "X_SHARED"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Usage() = %q, want it to contain %q", b.String(), want)
 		}
 	}
 	if strings.Contains(b.String(), "INTERNAL") {
 		t.Errorf("Usage() lists an ignored field:\n%s", b.String())
+	}
+}
+
+func TestKeys(t *testing.T) {
+	got := Keys("X", &spec{})
+	want := []string{"X_NAME", "X_STEP", "X_COUNT", "X_RATIO", "X_ON", "X_ADDRS", "X_HISTORY", "X_SHARED"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Keys() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestReport(t *testing.T) {
+	if err := Report(nil, nil); err != nil {
+		t.Errorf("Report(nil, nil) = %v, want nil", err)
+	}
+	var s spec
+	loadErr := Load("X", &s, Map(map[string]string{"X_STEP": "soon"}))
+	err := Report(loadErr, []error{errors.New("X_RATIO must be small")})
+	want := "config: X_NAME is required (the name)\nconfig: X_STEP=\"soon\": not a duration (use e.g. 500ms, 30s, 5m, 1h, 7d)\nconfig: X_RATIO must be small"
+	if err == nil || err.Error() != want {
+		t.Errorf("Report() = %q, want %q", err, want)
 	}
 }

@@ -29,6 +29,10 @@ var (
 	ErrUnsupportedVersion = errors.New("unsupported plan version")
 )
 
+// MaxGeneration is the largest generation a plan may carry: stores compare generations in
+// Lua, whose numbers are doubles, exact only up to 2^53.
+const MaxGeneration = 1 << 53
+
 // Workload names the Kubernetes workload a plan is for.
 type Workload struct {
 	Namespace string `json:"namespace"`
@@ -77,7 +81,7 @@ type Policy struct {
 type Plan struct {
 	Version  int      `json:"version"`
 	Workload Workload `json:"workload"`
-	// Generation increases with every plan the agent publishes for this workload.
+	// Generation increases with every plan published for this workload, in [1, MaxGeneration].
 	Generation  int64     `json:"generation"`
 	GeneratedAt time.Time `json:"generatedAt"`
 	Start       time.Time `json:"start"`
@@ -104,8 +108,8 @@ func (p Plan) Validate() error {
 	if err := p.Workload.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("workload: %w", err))
 	}
-	if p.Generation < 1 {
-		add("generation must be >= 1 (got %d)", p.Generation)
+	if p.Generation < 1 || p.Generation > MaxGeneration {
+		add("generation must be in [1, 2^53] (got %d)", p.Generation)
 	}
 	if p.Start.IsZero() {
 		add("start is missing")

@@ -78,12 +78,13 @@ func TestValidate(t *testing.T) {
 		"unknown version": {mutate: func(p *Plan) { p.Version = 2 }, want: []string{"unsupported plan version 2"}},
 		"bad names": {mutate: func(p *Plan) { p.Workload = Workload{Namespace: "Shop", Name: ""} },
 			want: []string{`namespace "Shop"`, `name ""`}},
-		"zero generation":  {mutate: func(p *Plan) { p.Generation = 0 }, want: []string{"generation must be >= 1"}},
-		"no steps":         {mutate: func(p *Plan) { p.Predicted, p.Upper, p.Replicas = nil, nil, nil }, want: []string{"no steps"}},
-		"length mismatch":  {mutate: func(p *Plan) { p.Upper = p.Upper[:2] }, want: []string{"one entry per step (got 6, 2, 6)"}},
-		"NaN prediction":   {mutate: func(p *Plan) { p.Predicted[3] = math.NaN() }, want: []string{"predicted[3] = NaN"}},
-		"negative upper":   {mutate: func(p *Plan) { p.Upper[0] = -1 }, want: []string{"upper[0] = -1"}},
-		"replicas too big": {mutate: func(p *Plan) { p.Replicas[2] = 11 }, want: []string{"replicas[2] = 11 is outside [1, 10]"}},
+		"zero generation":           {mutate: func(p *Plan) { p.Generation = 0 }, want: []string{"generation must be in [1, 2^53]"}},
+		"generation beyond doubles": {mutate: func(p *Plan) { p.Generation = MaxGeneration + 1 }, want: []string{"generation must be in [1, 2^53]"}},
+		"no steps":                  {mutate: func(p *Plan) { p.Predicted, p.Upper, p.Replicas = nil, nil, nil }, want: []string{"no steps"}},
+		"length mismatch":           {mutate: func(p *Plan) { p.Upper = p.Upper[:2] }, want: []string{"one entry per step (got 6, 2, 6)"}},
+		"NaN prediction":            {mutate: func(p *Plan) { p.Predicted[3] = math.NaN() }, want: []string{"predicted[3] = NaN"}},
+		"negative upper":            {mutate: func(p *Plan) { p.Upper[0] = -1 }, want: []string{"upper[0] = -1"}},
+		"replicas too big":          {mutate: func(p *Plan) { p.Replicas[2] = 11 }, want: []string{"replicas[2] = 11 is outside [1, 10]"}},
 		"everything wrong at once": {
 			mutate: func(p *Plan) {
 				p.Step = 0
@@ -159,7 +160,7 @@ func TestUnmarshalErrors(t *testing.T) {
 		"newer version":   {in: `{"version":2,"whatever":true}`, wantErr: ErrUnsupportedVersion},
 		"unknown field":   {in: strings.Replace(string(good), `"version":1`, `"version":1,"surprise":1`, 1), want: "unknown field"},
 		"trailing data":   {in: string(good) + "{}", want: "after top-level value"},
-		"invalid content": {in: strings.Replace(string(good), `"generation":7`, `"generation":0`, 1), want: "generation must be >= 1"},
+		"invalid content": {in: strings.Replace(string(good), `"generation":7`, `"generation":0`, 1), want: "generation must be in [1, 2^53]"},
 		"bad duration":    {in: strings.Replace(string(good), `"step":"1m0s"`, `"step":"soon"`, 1), want: "soon"},
 	}
 	for name, tc := range tests {

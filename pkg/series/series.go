@@ -83,8 +83,9 @@ type Buffer struct {
 	values []float64
 }
 
-// NewBuffer returns an empty buffer on a grid of step (aligned to multiples of step since the
-// Unix epoch) holding at most capacity points.
+// NewBuffer returns an empty buffer on a grid of step holding at most capacity points. The grid
+// is time.Truncate's: multiples of step since Go's zero time, which for steps that divide a day
+// are multiples since the Unix epoch too (promsource evaluates queries on the same grid).
 func NewBuffer(step time.Duration, capacity int) (*Buffer, error) {
 	if step <= 0 {
 		return nil, fmt.Errorf("series buffer: step must be > 0 (got %v)", step)
