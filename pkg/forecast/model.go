@@ -4,10 +4,15 @@
 // Models are pure: they take the history and return numbers, with no clock, I/O or logging, so
 // the agent's live cycle and offline backtests run exactly the same code.
 //
-// A model only computes point forecasts. The upper quantile is the same for every model: it is
-// calibrated from the model's own errors in a rolling backtest over the recent history (see
-// Forecast.Upper), so a model that forecasts badly gets a wide band rather than a falsely
-// confident one.
+// A model only computes point forecasts; the upper quantile is computed the same way for all of
+// them, from the model's own out-of-sample errors. Every Forecast call backtests the model on up
+// to 50 origins spread over the last three days of the history (or its later half, if shorter),
+// each forecast made from only the data before its origin, and sets the upper quantile at step h
+// to the point forecast plus the conformal q-quantile of the errors (actual − point) the model
+// made h steps ahead. A model that forecasts badly therefore gets a wide band rather than a
+// confident wrong one. With fewer than 10 such errors (a young or mostly missing history) the
+// band is a deliberately wide cold-start guess: the q-quantile of the absolute step-to-step
+// changes, times the square root of h. The cost of a Forecast is thus about 51 point forecasts.
 package forecast
 
 import (

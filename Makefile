@@ -1,0 +1,60 @@
+# Kedastral — predictive autoscaling for Kubernetes, as a companion to KEDA.
+# `make help` lists the targets.
+
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+# Flags for `make demo`, e.g. make demo DEMO_FLAGS="--speed 600 --steps 200".
+DEMO_FLAGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/agent, bin/gateway and bin/demo
+	$(GO) build -o $(BIN)/ ./agent ./gateway ./test/demo
+
+.PHONY: demo
+demo: build ## run the whole path on this machine: Redis, gateway, agent replaying a real trace, a KEDA client
+	$(BIN)/demo $(DEMO_FLAGS)
+
+.PHONY: deps
+deps: ## install redis-server, prometheus and protoc when missing (Debian/Ubuntu)
+	.ci/deps
+
+.PHONY: test
+test: deps proto-check lint ## the whole suite, against real redis-server and prometheus
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+
+.PHONY: bench
+bench: ## Go benchmarks of the core (forecast, plan)
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+.PHONY: proto
+proto: ## regenerate the Go code of KEDA's External Scaler protocol
+	proto/generate.sh
+
+.PHONY: proto-check
+proto-check: ## fail if the committed generated code differs from what `make proto` produces
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && proto/generate.sh $$tmp && \
+	for f in $$tmp/proto/externalscaler/*.go; do \
+	  cmp -s $$f proto/externalscaler/$$(basename $$f) || { echo "proto: $$(basename $$f) differs from make proto's output: run make proto" >&2; exit 1; }; \
+	done
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck (pinned in go.mod)
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+.PHONY: fmt
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go' | grep -v '\.pb\.go$$')
+
+.PHONY: clean
+clean: ## remove built binaries
+	rm -rf $(BIN)

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/envconf"
+	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/plan"
+	"github.com/kedastral/kedastral/pkg/planstore"
+	"github.com/kedastral/kedastral/pkg/promsource"
+)
+
+// envPrefix is the prefix of every variable the agent reads.
+const envPrefix = "KEDASTRAL"
+
+// maxHorizonSteps bounds a plan's length, so that a typo such as KEDASTRAL_STEP=1s with a
+// 30-minute horizon is reported instead of producing plans of tens of thousands of steps.
+const maxHorizonSteps = 10_000
+
+// maxHistoryPoints bounds the history kept in memory (8 MiB of float64): 7 days at a 1-second
+// step fit, and anything larger is more likely a wrong unit than a need.
+const maxHistoryPoints = 1_000_000
+
+// Config is everything the agent reads from its environment. Durations accept Go ("90s",
+// "1h30m") and Prometheus ("7d", "1w") syntax.
+type Config struct {
+	Workload  string `envconfig:"WORKLOAD" required:"true" desc:"name of the workload (e.g. the Deployment) this agent plans for; KEDA triggers name it as metadata workload"`
+	Namespace string `envconfig:"NAMESPACE" default:"default" desc:"Kubernetes namespace of the workload"`
+
+	// Where the metric comes from: Prometheus, or a replayed trace for demos and tests.
+	Query                 string        `envconfig:"QUERY" desc:"PromQL query returning exactly one series: the workload's load (e.g. sum(rate(http_requests_total{app=\"api\"}[1m])))"`
+	PrometheusURL         string        `envconfig:"PROMETHEUS_URL" desc:"Prometheus (or Mimir, Thanos, VictoriaMetrics) base URL; required unless KEDASTRAL_REPLAY_FILE is set"`
+	PrometheusTimeout     time.Duration `envconfig:"PROMETHEUS_TIMEOUT" default:"30s" desc:"timeout of each Prometheus request"`
+	BearerToken           string        `envconfig:"PROMETHEUS_BEARER_TOKEN" desc:"bearer token sent to Prometheus"`
+	BearerTokenFile       string        `envconfig:"PROMETHEUS_BEARER_TOKEN_FILE" desc:"file holding the bearer token, read on every request"`
+	BasicAuthUsername     string        `envconfig:"PROMETHEUS_BASIC_AUTH_USERNAME" desc:"basic-auth user name"`
+	BasicAuthPassword     string        `envconfig:"PROMETHEUS_BASIC_AUTH_PASSWORD" desc:"basic-auth password"`
+	BasicAuthPasswordFile string        `envconfig:"PROMETHEUS_BASIC_AUTH_PASSWORD_FILE" desc:"file holding the basic-auth password"`
+	CAFile                string        `envconfig:"PROMETHEUS_CA_FILE" desc:"PEM CA bundle that verifies Prometheus's certificate"`
+	CertFile              string        `envconfig:"PROMETHEUS_CERT_FILE" desc:"PEM client certificate for mutual TLS"`
+	KeyFile               string        `envconfig:"PROMETHEUS_KEY_FILE" desc:"PEM key of the client certificate"`
+	ServerName            string        `envconfig:"PROMETHEUS_SERVER_NAME" desc:"server name expected in Prometheus's certificate"`
+	InsecureSkipVerify    bool          `envconfig:"PROMETHEUS_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying Prometheus's certificate (tests only)"`
+	Headers               string        `envconfig:"PROMETHEUS_HEADERS" desc:"extra request headers, Name=Value,Name2=Value2 (e.g. X-Scope-OrgID=tenant-1)"`
+	ReplayFile            string        `envconfig:"REPLAY_FILE" desc:"replay this CSV trace (timestamp,value) instead of querying Prometheus"`
+	ReplaySpeed           float64       `envconfig:"REPLAY_SPEED" default:"1" desc:"simulated seconds per real second when replaying"`
+
+	// Where plans go: the KEDASTRAL_REDIS_* variables, shared with the gateway.
+	planstore.Options
+
+	// Forecasting and planning.
+	Step         time.Duration `envconfig:"STEP" default:"1m" desc:"resolution of the history and the plan"`
+	Interval     time.Duration `envconfig:"INTERVAL" default:"30s" desc:"how often the agent fetches, forecasts and publishes"`
+	History      time.Duration `envconfig:"HISTORY" default:"7d" desc:"how much history to keep (and back-fill at start)"`
+	Horizon      time.Duration `envconfig:"HORIZON" default:"30m" desc:"how far ahead to plan"`
+	Model        string        `envconfig:"MODEL" default:"robust_level" desc:"forecasting model: robust_level (median level, window chosen by recent error) or seasonal_naive (same time yesterday)"`
+	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
+	TargetPerPod float64       `envconfig:"TARGET_PER_POD" required:"true" desc:"metric value one replica handles (same unit as the query)"`
+	Headroom     float64       `envconfig:"HEADROOM" default:"1.1" desc:"multiplier on the forecast before dividing by the target (>= 1)"`
+	MinReplicas  int32         `envconfig:"MIN_REPLICAS" default:"1" desc:"fewest replicas a plan asks for"`
+	MaxReplicas  int32         `envconfig:"MAX_REPLICAS" default:"20" desc:"most replicas a plan asks for"`
+	LeadTime     time.Duration `envconfig:"LEAD_TIME" default:"3m" desc:"pod start-up plus scaling delay: the gateway answers the max over [now, now+lead]"`
+	MaxStaleness time.Duration `envconfig:"MAX_STALENESS" default:"5m" desc:"stop publishing when the newest sample is older than this, so KEDA's fallback engages"`
+
+	HTTPAddr  string `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /metrics, /healthz, /readyz, /plan and /status"`
+	LogLevel  string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat string `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+}
+
+// loadConfig reads and validates the configuration, reporting every problem at once.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	loadErr := envconf.Load(envPrefix, &c, getenv)
+	if err := envconf.Report(loadErr, c.validate(envconf.Failed(loadErr))); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// validate checks the values. Variables in failed (missing or unparsable, already reported)
+// are not checked again, so that each problem is reported once.
+func (c Config) validate(failed map[string]bool) []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	loaded := func(names ...string) bool {
+		for _, n := range names {
+			if failed[envPrefix+"_"+n] {
+				return false
+			}
+		}
+		return true
+	}
+	if loaded("WORKLOAD", "NAMESPACE") {
+		w := plan.Workload{Namespace: c.Namespace, Name: c.Workload}
+		if err := w.Validate(); err != nil {
+			add("KEDASTRAL_WORKLOAD/KEDASTRAL_NAMESPACE: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+	}
+	switch {
+	case c.ReplayFile == "" && c.PrometheusURL == "":
+		add("KEDASTRAL_PROMETHEUS_URL is required (or KEDASTRAL_REPLAY_FILE, to replay a trace)")
+	case c.ReplayFile != "" && c.PrometheusURL != "":
+		add("KEDASTRAL_PROMETHEUS_URL and KEDASTRAL_REPLAY_FILE are both set: choose one source")
+	case c.ReplayFile != "":
+		if _, err := os.Stat(c.ReplayFile); err != nil {
+			add("KEDASTRAL_REPLAY_FILE: %v", err)
+		}
+		if (!(c.ReplaySpeed > 0) || c.ReplaySpeed > 1e6) && loaded("REPLAY_SPEED") {
+			add("KEDASTRAL_REPLAY_SPEED must be in (0, 1000000] (got %v)", c.ReplaySpeed)
+		}
+	default:
+		if strings.TrimSpace(c.Query) == "" {
+			add("KEDASTRAL_QUERY is required with KEDASTRAL_PROMETHEUS_URL")
+		}
+		opts, err := c.promOptions()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, opts.Validate()...)
+	}
+	if c.Step <= 0 && loaded("STEP") {
+		add("KEDASTRAL_STEP must be > 0 (got %v)", c.Step)
+	}
+	if c.Interval <= 0 && loaded("INTERVAL") {
+		add("KEDASTRAL_INTERVAL must be > 0 (got %v)", c.Interval)
+	}
+	if c.Step > 0 && loaded("HISTORY", "HORIZON") {
+		if c.History < c.Step {
+			add("KEDASTRAL_HISTORY must be >= KEDASTRAL_STEP (got %v < %v)", c.History, c.Step)
+		}
+		if c.Horizon < c.Step {
+			add("KEDASTRAL_HORIZON must be >= KEDASTRAL_STEP (got %v < %v)", c.Horizon, c.Step)
+		} else if n := c.Horizon / c.Step; n > maxHorizonSteps {
+			add("KEDASTRAL_HORIZON / KEDASTRAL_STEP must be <= %d steps (got %d)", maxHorizonSteps, n)
+		}
+		if n := c.History / c.Step; n > maxHistoryPoints {
+			add("KEDASTRAL_HISTORY / KEDASTRAL_STEP must be <= %d points (got %d)", maxHistoryPoints, n)
+		}
+	}
+	if (c.LeadTime < 0 || c.LeadTime > c.Horizon) && loaded("LEAD_TIME", "HORIZON") {
+		add("KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got %v, horizon %v)", c.LeadTime, c.Horizon)
+	}
+	if c.MaxStaleness <= 0 && loaded("MAX_STALENESS") {
+		add("KEDASTRAL_MAX_STALENESS must be > 0 (got %v)", c.MaxStaleness)
+	}
+	if _, err := forecast.New(c.Model, forecast.Options{}); err != nil {
+		add("KEDASTRAL_MODEL: %v", err)
+	}
+	if !(c.Quantile > 0.5 && c.Quantile < 1) && loaded("QUANTILE") {
+		add("KEDASTRAL_QUANTILE must be in (0.5, 1) (got %v)", c.Quantile)
+	}
+	if !(c.TargetPerPod > 0) && loaded("TARGET_PER_POD") {
+		add("KEDASTRAL_TARGET_PER_POD must be > 0 (got %v)", c.TargetPerPod)
+	}
+	if (!(c.Headroom >= 1) || c.Headroom > 100) && loaded("HEADROOM") {
+		add("KEDASTRAL_HEADROOM must be in [1, 100] (got %v)", c.Headroom)
+	}
+	switch {
+	case !loaded("MIN_REPLICAS", "MAX_REPLICAS"):
+	case c.MinReplicas < 0:
+		add("KEDASTRAL_MIN_REPLICAS must be >= 0 (got %d)", c.MinReplicas)
+	case c.MaxReplicas < 1:
+		add("KEDASTRAL_MAX_REPLICAS must be >= 1 (got %d)", c.MaxReplicas)
+	case c.MaxReplicas < c.MinReplicas:
+		add("KEDASTRAL_MAX_REPLICAS must be >= KEDASTRAL_MIN_REPLICAS (got %d < %d)", c.MaxReplicas, c.MinReplicas)
+	}
+	errs = append(errs, c.Options.Validate(failed)...)
+	if _, err := c.logLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		add("KEDASTRAL_LOG_FORMAT must be json or text (got %q)", c.LogFormat)
+	}
+	return errs
+}
+
+func (c Config) workload() plan.Workload {
+	return plan.Workload{Namespace: c.Namespace, Name: c.Workload}
+}
+
+// historyPoints is how many grid points the agent keeps.
+func (c Config) historyPoints() int { return int(c.History / c.Step) }
+
+// horizonSteps is how many steps a plan covers.
+func (c Config) horizonSteps() int { return int(c.Horizon / c.Step) }
+
+// validity is how long a published plan stays valid: four missed cycles (at least two steps),
+// but never past the plan's end. After that the gateway answers Unavailable and KEDA's fallback
+// takes over, which is what a user wants from an agent that has stopped.
+func (c Config) validity() time.Duration {
+	return min(c.Horizon, max(4*c.Interval, 2*c.Step))
+}
+
+func (c Config) policy() plan.Policy {
+	return plan.Policy{
+		TargetPerPod: c.TargetPerPod,
+		Headroom:     c.Headroom,
+		MinReplicas:  c.MinReplicas,
+		MaxReplicas:  c.MaxReplicas,
+		LeadTime:     plan.Duration(c.LeadTime),
+	}
+}
+
+func (c Config) promOptions() (promsource.Options, error) {
+	headers, err := promsource.ParseHeaders(c.Headers)
+	if err != nil {
+		err = fmt.Errorf("KEDASTRAL_PROMETHEUS_HEADERS: %w", err)
+	}
+	return promsource.Options{
+		URL:                   c.PrometheusURL,
+		Timeout:               c.PrometheusTimeout,
+		BearerToken:           c.BearerToken,
+		BearerTokenFile:       c.BearerTokenFile,
+		BasicAuthUsername:     c.BasicAuthUsername,
+		BasicAuthPassword:     c.BasicAuthPassword,
+		BasicAuthPasswordFile: c.BasicAuthPasswordFile,
+		CAFile:                c.CAFile,
+		CertFile:              c.CertFile,
+		KeyFile:               c.KeyFile,
+		ServerName:            c.ServerName,
+		InsecureSkipVerify:    c.InsecureSkipVerify,
+		Headers:               headers,
+	}, err
+}
+
+func (c Config) logLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("KEDASTRAL_LOG_LEVEL must be debug, info, warn or error (got %q)", c.LogLevel)
+	}
+	return l, nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/envconf"
+	"github.com/kedastral/kedastral/pkg/forecast"
+)
+
+// baseEnv is a complete, valid Prometheus configuration.
+func baseEnv() map[string]string {
+	return map[string]string{
+		"KEDASTRAL_WORKLOAD":       "checkout",
+		"KEDASTRAL_NAMESPACE":      "shop",
+		"KEDASTRAL_PROMETHEUS_URL": "http://prometheus.monitoring:9090",
+		"KEDASTRAL_QUERY":          `sum(rate(http_requests_total{app="checkout"}[1m]))`,
+		"KEDASTRAL_REDIS_ADDR":     "redis:6379",
+		"KEDASTRAL_TARGET_PER_POD": "50",
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := loadConfig(envconf.Map(baseEnv()))
+	if err != nil {
+		t.Fatalf("loadConfig() error = %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"step", c.Step, time.Minute},
+		{"interval", c.Interval, 30 * time.Second},
+		{"history", c.History, 7 * 24 * time.Hour},
+		{"horizon", c.Horizon, 30 * time.Minute},
+		{"http addr", c.HTTPAddr, ":8080"},
+		{"redis addr", strings.Join(c.Addrs, ","), "redis:6379"},
+		{"redis prefix", c.Prefix, "kedastral"},
+		{"lead time", c.LeadTime, 3 * time.Minute},
+		{"history points", c.historyPoints(), 10080},
+		{"horizon steps", c.horizonSteps(), 30},
+		{"validity", c.validity(), 2 * time.Minute},
+		{"model", c.Model, forecast.DefaultModel},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("loadConfig() %s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	trace := filepath.Join(t.TempDir(), "trace.csv")
+	if err := os.WriteFile(trace, []byte("timestamp,value\n2026-01-01T00:00:00Z,1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		set   map[string]string
+		unset []string
+		want  []string
+	}{
+		"nothing set names every required variable": {
+			unset: []string{"KEDASTRAL_WORKLOAD", "KEDASTRAL_PROMETHEUS_URL", "KEDASTRAL_QUERY", "KEDASTRAL_REDIS_ADDR", "KEDASTRAL_TARGET_PER_POD"},
+			want: []string{"KEDASTRAL_WORKLOAD is required", "KEDASTRAL_REDIS_ADDR is required",
+				"KEDASTRAL_TARGET_PER_POD is required", "KEDASTRAL_PROMETHEUS_URL is required"},
+		},
+		"every bad value at once": {
+			set: map[string]string{
+				"KEDASTRAL_STEP": "soon", "KEDASTRAL_HORIZON": "30s", "KEDASTRAL_HISTORY": "1h",
+				"KEDASTRAL_MIN_REPLICAS": "5", "KEDASTRAL_MAX_REPLICAS": "2", "KEDASTRAL_HEADROOM": "0.5",
+				"KEDASTRAL_QUANTILE": "1.5", "KEDASTRAL_MODEL": "crystal_ball", "KEDASTRAL_TARGET_PER_POD": "-1",
+				"KEDASTRAL_NAMESPACE": "Shop", "KEDASTRAL_REDIS_ADDR": "redis", "KEDASTRAL_LOG_LEVEL": "loud",
+				"KEDASTRAL_LOG_FORMAT": "xml", "KEDASTRAL_INTERVAL": "0s",
+			},
+			want: []string{
+				`KEDASTRAL_STEP="soon": not a duration`,
+				"KEDASTRAL_MAX_REPLICAS must be >= KEDASTRAL_MIN_REPLICAS (got 2 < 5)",
+				"KEDASTRAL_HEADROOM must be in [1, 100] (got 0.5)",
+				"KEDASTRAL_QUANTILE must be in (0.5, 1) (got 1.5)",
+				`KEDASTRAL_MODEL: unknown forecast model "crystal_ball"`,
+				"KEDASTRAL_TARGET_PER_POD must be > 0 (got -1)",
+				`namespace "Shop" is not a valid Kubernetes namespace`,
+				`KEDASTRAL_REDIS_ADDR must be a comma-separated list of host:port (got "redis")`,
+				`KEDASTRAL_LOG_LEVEL must be debug, info, warn or error (got "loud")`,
+				`KEDASTRAL_LOG_FORMAT must be json or text (got "xml")`,
+				"KEDASTRAL_INTERVAL must be > 0 (got 0s)",
+			},
+		},
+		"horizon shorter than step": {
+			set:  map[string]string{"KEDASTRAL_STEP": "1m", "KEDASTRAL_HORIZON": "30s", "KEDASTRAL_LEAD_TIME": "0s"},
+			want: []string{"KEDASTRAL_HORIZON must be >= KEDASTRAL_STEP (got 30s < 1m0s)"},
+		},
+		"lead time beyond horizon": {
+			set:  map[string]string{"KEDASTRAL_LEAD_TIME": "1h"},
+			want: []string{"KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got 1h0m0s, horizon 30m0s)"},
+		},
+		"too many steps": {
+			set:  map[string]string{"KEDASTRAL_STEP": "1s", "KEDASTRAL_HORIZON": "24h", "KEDASTRAL_HISTORY": "30d", "KEDASTRAL_LEAD_TIME": "1m"},
+			want: []string{"KEDASTRAL_HORIZON / KEDASTRAL_STEP must be <= 10000 steps (got 86400)", "KEDASTRAL_HISTORY / KEDASTRAL_STEP must be <= 1000000 points (got 2592000)"},
+		},
+		"both sources": {
+			set:  map[string]string{"KEDASTRAL_REPLAY_FILE": trace},
+			want: []string{"KEDASTRAL_PROMETHEUS_URL and KEDASTRAL_REPLAY_FILE are both set"},
+		},
+		"replay of a missing file at zero speed": {
+			set:   map[string]string{"KEDASTRAL_REPLAY_FILE": "/nonexistent/trace.csv", "KEDASTRAL_REPLAY_SPEED": "0"},
+			unset: []string{"KEDASTRAL_PROMETHEUS_URL"},
+			want:  []string{"KEDASTRAL_REPLAY_FILE: stat /nonexistent/trace.csv", "KEDASTRAL_REPLAY_SPEED must be in (0, 1000000] (got 0)"},
+		},
+		"prometheus without a query and with bad connection settings": {
+			set: map[string]string{"KEDASTRAL_QUERY": " ", "KEDASTRAL_PROMETHEUS_URL": "ftp://prom",
+				"KEDASTRAL_PROMETHEUS_CERT_FILE": "/tmp/cert.pem", "KEDASTRAL_PROMETHEUS_HEADERS": "X-Scope-OrgID"},
+			want: []string{"KEDASTRAL_QUERY is required", "KEDASTRAL_PROMETHEUS_URL", "KEDASTRAL_PROMETHEUS_KEY_FILE",
+				"KEDASTRAL_PROMETHEUS_HEADERS"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			env := baseEnv()
+			for _, k := range tc.unset {
+				delete(env, k)
+			}
+			for k, v := range tc.set {
+				env[k] = v
+			}
+			_, err := loadConfig(envconf.Map(env))
+			if err == nil {
+				t.Fatalf("loadConfig() error = nil, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("loadConfig() error =\n%s\nwant it to contain %q", err, w)
+				}
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "config: ") {
+					t.Errorf("error line %q does not start with \"config: \"", line)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadConfigReportsEachProblemOnce(t *testing.T) {
+	env := baseEnv()
+	env["KEDASTRAL_STEP"] = "soon"
+	delete(env, "KEDASTRAL_TARGET_PER_POD")
+	_, err := loadConfig(envconf.Map(env))
+	if err == nil {
+		t.Fatal("loadConfig() error = nil, want one")
+	}
+	if n := strings.Count(err.Error(), "KEDASTRAL_STEP"); n != 1 {
+		t.Errorf("KEDASTRAL_STEP is reported %d times, want once:\n%s", n, err)
+	}
+	if n := strings.Count(err.Error(), "KEDASTRAL_TARGET_PER_POD"); n != 1 {
+		t.Errorf("KEDASTRAL_TARGET_PER_POD is reported %d times, want once:\n%s", n, err)
+	}
+}
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table in step with the code.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range envconf.Keys(envPrefix, &Config{}) {
+		if !strings.Contains(string(readme), "| `"+key+"` |") {
+			t.Errorf("README.md has no table row for %s", key)
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/capacity"
+	"github.com/kedastral/kedastral/pkg/plan"
+	"github.com/kedastral/kedastral/pkg/planstore"
+	"github.com/kedastral/kedastral/pkg/promsource"
+	"github.com/kedastral/kedastral/pkg/series"
+)
+
+// source is where the workload's metric comes from: Prometheus, or a replayed trace.
+type source interface {
+	// Fetch returns the samples in [start, end] on a grid of step. It may return good samples
+	// together with a *promsource.BadSamplesError for samples it had to drop.
+	Fetch(ctx context.Context, start, end time.Time, step time.Duration) ([]series.Sample, error)
+}
+
+// planStore is where plans are published.
+type planStore interface {
+	Put(ctx context.Context, p plan.Plan, ttl time.Duration) error
+	Get(ctx context.Context, w plan.Workload) (plan.Plan, error)
+}
+
+// Stages of a cycle, as the label of kedastral_cycle_errors_total.
+const (
+	stageFetch    = "fetch"
+	stageStale    = "stale"
+	stageForecast = "forecast"
+	stagePublish  = "publish"
+)
+
+// stageError tags a cycle error with the stage that failed, for the metric.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// agent runs the cycle — fetch new samples, forecast, plan, publish — every interval.
+type agent struct {
+	cfg     Config
+	src     source
+	store   planStore
+	clock   clock
+	planner capacity.Planner
+	history *series.Buffer
+	log     *slog.Logger
+	metrics *metrics
+
+	generation int64 // generation of the last plan made
+
+	mu    sync.Mutex // guards state, which the HTTP handlers read
+	state status
+}
+
+// status is what /status reports, and /plan the Plan of.
+type status struct {
+	Workload   string     `json:"workload"`
+	SourceTime time.Time  `json:"sourceTime"` // the agent's now on the data's time line
+	LastSample *sampleDTO `json:"lastSample,omitempty"`
+	Published  *plan.Plan `json:"-"`
+	Generation int64      `json:"generation"`
+	LastError  string     `json:"lastError,omitempty"`
+	// Replicas is what the gateway would answer for the published plan at the wall-clock
+	// instant of this status (max over the lead window); absent when no valid plan exists.
+	Replicas *int32 `json:"replicas,omitempty"`
+}
+
+type sampleDTO struct {
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
+}
+
+// Run cycles until ctx ends; it returns nil then. Failed cycles are logged and retried with
+// exponential back-off (from one second, capped at the interval), so a Prometheus or Redis
+// outage neither stops the agent nor makes it hammer the server.
+func (a *agent) Run(ctx context.Context, done func() bool) error {
+	interval := a.clock.Real(a.cfg.Interval)
+	backoff := time.Duration(0)
+	for {
+		err := a.cycle(ctx)
+		wait := interval
+		if err != nil {
+			backoff = min(interval, max(time.Second, 2*backoff))
+			wait = backoff
+			if ctx.Err() == nil {
+				a.log.Warn("cycle failed", "err", err, "retry_in", wait)
+			}
+		} else {
+			backoff = 0
+		}
+		if done != nil && done() {
+			a.log.Info("replay reached the end of the trace")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// cycle runs one fetch–forecast–publish round.
+func (a *agent) cycle(ctx context.Context) (err error) {
+	began := time.Now()
+	now := a.clock.Now()
+	defer func() {
+		a.metrics.cycleDuration.Observe(time.Since(began).Seconds())
+		for _, stage := range stages(err) {
+			a.metrics.cycleErrors.WithLabelValues(stage).Inc()
+		}
+		a.mu.Lock()
+		a.state.SourceTime = now
+		a.state.LastError = ""
+		if err != nil {
+			a.state.LastError = err.Error()
+		}
+		a.mu.Unlock()
+	}()
+
+	fetchErr := a.fetch(ctx, now)
+	if fetchErr != nil && ctx.Err() != nil {
+		return nil // shutting down
+	}
+	// A failed fetch still lets the agent plan from what it has, as long as that is recent:
+	// a short Prometheus hiccup should not take the plan away. Beyond MaxStaleness the agent
+	// stops publishing, the plan expires, and the gateway answers Unavailable.
+	latest := a.history.Latest()
+	if latest.IsZero() || now.Sub(latest) > a.cfg.MaxStaleness {
+		age := "no sample yet"
+		if !latest.IsZero() {
+			age = fmt.Sprintf("newest sample is %v old", now.Sub(latest).Round(time.Second))
+		}
+		return errors.Join(fetchErr, &stageError{stageStale, fmt.Errorf(
+			"%s (KEDASTRAL_MAX_STALENESS %v): not publishing", age, a.cfg.MaxStaleness)})
+	}
+
+	step := a.cfg.Step
+	hist := a.history.Series(now.Truncate(step).Add(step))
+	p, err := a.planner.Plan(now, a.cfg.workload(), a.nextGeneration(now), hist)
+	if err != nil {
+		return errors.Join(fetchErr, &stageError{stageForecast, err})
+	}
+	wall := toWall(a.clock, p)
+	err = a.store.Put(ctx, wall, a.clock.Real(a.cfg.validity()))
+	if errors.Is(err, planstore.ErrStale) {
+		// Another agent for this workload (the app's next replica) stored a newer plan made
+		// from the same metric: that is the plan the gateway should serve, so nothing failed.
+		a.metrics.superseded.Inc()
+		a.log.Debug("a newer plan is already stored", "generation", p.Generation)
+		return fetchErr
+	}
+	if err != nil {
+		return errors.Join(fetchErr, &stageError{stagePublish, fmt.Errorf("publish plan: %w", err)})
+	}
+	a.generation = p.Generation
+	a.published(wall)
+	return fetchErr
+}
+
+// fetch back-fills the history on the first cycle and adds the samples since the newest one on
+// the others.
+func (a *agent) fetch(ctx context.Context, now time.Time) error {
+	step := a.cfg.Step
+	start := now.Add(-a.cfg.History).Truncate(step)
+	if latest := a.history.Latest(); latest.After(start) {
+		// Re-read the newest point too: it may have been incomplete when last read.
+		start = latest
+	}
+	if start.After(now) {
+		return nil
+	}
+	samples, err := a.src.Fetch(ctx, start, now, step)
+	if err != nil && !onlyDegraded(err) {
+		return &stageError{stageFetch, err}
+	}
+	if err != nil {
+		// Samples came back, with some dropped or with server warnings: use them, say so.
+		var bad *promsource.BadSamplesError
+		if errors.As(err, &bad) {
+			a.metrics.samplesRejected.Add(float64(bad.Count))
+		}
+		a.log.Warn("fetched with problems", "err", err)
+	}
+	if n := a.history.Add(samples); n > 0 {
+		a.metrics.samplesRejected.Add(float64(n))
+		a.log.Warn("dropped non-finite samples", "count", n)
+	}
+	if n := len(samples); n > 0 {
+		last := samples[n-1]
+		a.metrics.observed.Set(last.V)
+		a.mu.Lock()
+		a.state.LastSample = &sampleDTO{Time: last.T, Value: last.V}
+		a.mu.Unlock()
+	}
+	return nil
+}
+
+// stages lists the stages that failed in err, which may join the errors of several stages
+// (a failed fetch followed by stale data, say).
+func stages(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, stages(e)...)
+		}
+		return out
+	}
+	var se *stageError
+	if errors.As(err, &se) {
+		return []string{se.stage}
+	}
+	return nil
+}
+
+// onlyDegraded reports whether err (possibly a join) holds nothing but the problems a source
+// returns alongside good samples: dropped non-finite samples and server warnings.
+func onlyDegraded(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyDegraded(e) {
+				return false
+			}
+		}
+		return true
+	}
+	var (
+		bad  *promsource.BadSamplesError
+		warn *promsource.WarningsError
+	)
+	return errors.As(err, &bad) || errors.As(err, &warn)
+}
+
+// nextGeneration numbers the next plan by the wall-clock millisecond it is made at, and at
+// least one past the last. Every agent of a workload — one beside each replica of the app, or
+// a restarted one — thereby numbers its plans on the same increasing scale without talking to
+// the others, and the store keeps whichever is newest.
+func (a *agent) nextGeneration(now time.Time) int64 {
+	a.generation = max(a.generation+1, a.clock.Wall(now).UnixMilli())
+	return a.generation
+}
+
+// published records a plan that is now in the store.
+func (a *agent) published(p plan.Plan) {
+	a.metrics.predicted.Set(p.Predicted[0])
+	a.metrics.upper.Set(p.Upper[0])
+	a.metrics.generation.Set(float64(p.Generation))
+	a.metrics.lastPublish.Store(time.Now().UnixNano())
+	a.mu.Lock()
+	a.state.Published = &p
+	a.state.Generation = p.Generation
+	a.mu.Unlock()
+}
+
+// snapshot returns a copy of the current status, with the replicas the gateway would answer
+// now.
+func (a *agent) snapshot() status {
+	a.mu.Lock()
+	s := a.state
+	a.mu.Unlock()
+	s.Workload = a.cfg.workload().String()
+	if s.Published != nil {
+		if r, err := s.Published.ReplicasAt(time.Now(), s.Published.Policy.LeadTime.D()); err == nil {
+			s.Replicas = &r
+		}
+	}
+	return s
+}

@@ -1,0 +1,4 @@
+// Package manifests holds Kedastral's Kubernetes YAML. Its test decodes every document strictly
+// into the real Kubernetes API types (and KEDA's ScaledObject schema), so a misspelt field fails
+// the build rather than being silently dropped by the API server.
+package manifests

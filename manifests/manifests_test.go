@@ -1,0 +1,168 @@
+package manifests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// scaledObject is KEDA's keda.sh/v1alpha1 ScaledObject as of KEDA 2.x
+// (apis/keda/v1alpha1/scaledobject_types.go), the fields users set.
+type scaledObject struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		ScaleTargetRef struct {
+			APIVersion             string `json:"apiVersion,omitempty"`
+			Kind                   string `json:"kind,omitempty"`
+			Name                   string `json:"name"`
+			EnvSourceContainerName string `json:"envSourceContainerName,omitempty"`
+		} `json:"scaleTargetRef"`
+		PollingInterval       *int32 `json:"pollingInterval,omitempty"`
+		InitialCooldownPeriod *int32 `json:"initialCooldownPeriod,omitempty"`
+		CooldownPeriod        *int32 `json:"cooldownPeriod,omitempty"`
+		IdleReplicaCount      *int32 `json:"idleReplicaCount,omitempty"`
+		MinReplicaCount       *int32 `json:"minReplicaCount,omitempty"`
+		MaxReplicaCount       *int32 `json:"maxReplicaCount,omitempty"`
+		Fallback              *struct {
+			FailureThreshold int32  `json:"failureThreshold"`
+			Replicas         int32  `json:"replicas"`
+			Behavior         string `json:"behavior,omitempty"`
+		} `json:"fallback,omitempty"`
+		Advanced *struct {
+			RestoreToOriginalReplicaCount bool `json:"restoreToOriginalReplicaCount,omitempty"`
+			HorizontalPodAutoscalerConfig *struct {
+				Name     string                                         `json:"name,omitempty"`
+				Behavior *autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior,omitempty"`
+			} `json:"horizontalPodAutoscalerConfig,omitempty"`
+		} `json:"advanced,omitempty"`
+		Triggers []struct {
+			Type              string            `json:"type"`
+			Name              string            `json:"name,omitempty"`
+			UseCachedMetrics  bool              `json:"useCachedMetrics,omitempty"`
+			Metadata          map[string]string `json:"metadata"`
+			MetricType        string            `json:"metricType,omitempty"`
+			AuthenticationRef *struct {
+				Name string `json:"name"`
+				Kind string `json:"kind,omitempty"`
+			} `json:"authenticationRef,omitempty"`
+		} `json:"triggers"`
+	} `json:"spec"`
+}
+
+// TestManifestsDecodeStrictly decodes every document of every manifest into its API type,
+// refusing unknown and duplicate fields, and checks the wiring between them.
+func TestManifestsDecodeStrictly(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests found: %v", err)
+	}
+	kinds := map[string]int{}
+	var (
+		gateway   *appsv1.Deployment
+		app       *appsv1.Deployment
+		scaledObj *scaledObject
+		services  = map[string]*corev1.Service{}
+	)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range bytes.Split(b, []byte("\n---\n")) {
+			if len(bytes.TrimSpace(doc)) == 0 {
+				continue
+			}
+			var tm metav1.TypeMeta
+			if err := yaml.Unmarshal(doc, &tm); err != nil {
+				t.Fatalf("%s document %d: %v", f, i, err)
+			}
+			var obj any
+			switch tm.APIVersion + "/" + tm.Kind {
+			case "v1/Namespace":
+				obj = &corev1.Namespace{}
+			case "v1/Service":
+				obj = &corev1.Service{}
+			case "apps/v1/Deployment":
+				obj = &appsv1.Deployment{}
+			case "policy/v1/PodDisruptionBudget":
+				obj = &policyv1.PodDisruptionBudget{}
+			case "keda.sh/v1alpha1/ScaledObject":
+				obj = &scaledObject{}
+			default:
+				t.Fatalf("%s document %d: no test type for %s %s; add one", f, i, tm.APIVersion, tm.Kind)
+			}
+			if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+				t.Errorf("%s document %d (%s): %v", f, i, tm.Kind, err)
+				continue
+			}
+			kinds[tm.Kind]++
+			switch o := obj.(type) {
+			case *appsv1.Deployment:
+				if o.Name == "kedastral-gateway" {
+					gateway = o
+				}
+				for _, c := range o.Spec.Template.Spec.Containers {
+					if c.Name == "kedastral-agent" {
+						app = o
+					}
+				}
+			case *corev1.Service:
+				services[o.Namespace+"/"+o.Name] = o
+			case *scaledObject:
+				scaledObj = o
+			}
+		}
+	}
+	if gateway == nil || app == nil || scaledObj == nil {
+		t.Fatalf("want a gateway Deployment, an app with the agent and a ScaledObject; got %v", kinds)
+	}
+	if r := gateway.Spec.Replicas; r == nil || *r < 2 {
+		t.Errorf("gateway replicas = %v, want >= 2 for availability", r)
+	}
+	if services["kedastral/kedastral-gateway"] == nil {
+		t.Error("no Service kedastral/kedastral-gateway")
+	}
+
+	// The ScaledObject must name the app's workload, in the agent's namespace, at the gateway.
+	env := map[string]string{}
+	for _, c := range app.Spec.Template.Spec.Containers {
+		if c.Name == "kedastral-agent" {
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+			if c.ReadinessProbe != nil {
+				t.Error("the agent has a readiness probe: a failing agent would take the app out of its Service")
+			}
+		}
+	}
+	for _, k := range []string{"KEDASTRAL_WORKLOAD", "KEDASTRAL_PROMETHEUS_URL", "KEDASTRAL_QUERY", "KEDASTRAL_REDIS_ADDR", "KEDASTRAL_TARGET_PER_POD"} {
+		if env[k] == "" {
+			t.Errorf("agent container lacks %s", k)
+		}
+	}
+	if len(scaledObj.Spec.Triggers) != 1 {
+		t.Fatalf("ScaledObject has %d triggers, want 1", len(scaledObj.Spec.Triggers))
+	}
+	tr := scaledObj.Spec.Triggers[0]
+	if tr.Type != "external" || tr.Metadata["workload"] != env["KEDASTRAL_WORKLOAD"] ||
+		scaledObj.Spec.ScaleTargetRef.Name != app.Name || scaledObj.Namespace != app.Namespace {
+		t.Errorf("ScaledObject trigger %+v targets %s/%s, want an external trigger for workload %q of %s/%s",
+			tr, scaledObj.Namespace, scaledObj.Spec.ScaleTargetRef.Name, env["KEDASTRAL_WORKLOAD"], app.Namespace, app.Name)
+	}
+	if !strings.HasPrefix(tr.Metadata["scalerAddress"], "kedastral-gateway.kedastral.svc.cluster.local:50051") {
+		t.Errorf("scalerAddress = %q, want the gateway Service's gRPC port", tr.Metadata["scalerAddress"])
+	}
+	if scaledObj.Spec.Fallback == nil {
+		t.Error("ScaledObject has no fallback: a gateway error would leave the HPA without a value")
+	}
+}
