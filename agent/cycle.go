@@ -114,13 +114,17 @@ func (a *agent) Run(ctx context.Context, done func() bool) error {
 func (a *agent) cycle(ctx context.Context) (err error) {
 	began := time.Now()
 	now := a.clock.Now()
+	// Publish the cycle's now before anything it fetches, so that /status never shows a sample
+	// newer than its source time.
+	a.mu.Lock()
+	a.state.SourceTime = now
+	a.mu.Unlock()
 	defer func() {
 		a.metrics.cycleDuration.Observe(time.Since(began).Seconds())
 		for _, stage := range stages(err) {
 			a.metrics.cycleErrors.WithLabelValues(stage).Inc()
 		}
 		a.mu.Lock()
-		a.state.SourceTime = now
 		a.state.LastError = ""
 		if err != nil {
 			a.state.LastError = err.Error()

@@ -208,3 +208,40 @@ func FuzzUnmarshalPlan(f *testing.F) {
 		}
 	})
 }
+
+// benchPlan is a 30-step plan, the default horizon at the default step.
+func benchPlan() Plan {
+	p := validPlan()
+	p.Predicted, p.Upper, p.Replicas = make([]float64, 30), make([]float64, 30), make([]int32, 30)
+	for i := range p.Replicas {
+		p.Predicted[i], p.Upper[i], p.Replicas[i] = float64(100+i), float64(120+i), int32(1+i%10)
+	}
+	p.ValidUntil = t0.Add(time.Hour)
+	return p
+}
+
+// BenchmarkUnmarshal is the gateway's per-request decoding cost.
+func BenchmarkUnmarshal(b *testing.B) {
+	data, err := Marshal(benchPlan())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Unmarshal(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReplicasAt is the gateway's per-request rule with the default 3-minute lead time.
+func BenchmarkReplicasAt(b *testing.B) {
+	p := benchPlan()
+	now := t0.Add(90 * time.Second)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.ReplicasAt(now, 3*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
