@@ -30,8 +30,15 @@ test: deps proto-check lint ## the whole suite, against real redis-server and pr
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
 .PHONY: bench
-bench: ## Go benchmarks of the core (forecast, plan)
+bench: ## Go benchmarks of the core (forecast fit/predict per model, plan)
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+TRACES ?= $(wildcard ../shared/traces/*.csv)
+
+.PHONY: bench-forecast
+bench-forecast: ## backtest every model on every trace in ../shared/traces and print the summary table
+	$(GO) build -o $(BIN)/ ./agent
+	$(BIN)/agent backtest --model all --window 7d --horizon 60m --stride 15m $(addprefix --input ,$(TRACES))
 
 .PHONY: proto
 proto: ## regenerate the Go code of KEDA's External Scaler protocol

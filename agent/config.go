@@ -57,7 +57,9 @@ type Config struct {
 	Interval     time.Duration `envconfig:"INTERVAL" default:"30s" desc:"how often the agent fetches, forecasts and publishes"`
 	History      time.Duration `envconfig:"HISTORY" default:"7d" desc:"how much history to keep (and back-fill at start)"`
 	Horizon      time.Duration `envconfig:"HORIZON" default:"30m" desc:"how far ahead to plan"`
-	Model        string        `envconfig:"MODEL" default:"robust_level" desc:"forecasting model: robust_level (median level, window chosen by recent error) or seasonal_naive (same time yesterday)"`
+	Model        string        `envconfig:"MODEL" default:"auto" desc:"forecasting model: auto (weighs all the others by their recent errors on this workload), or one of naive, seasonal_naive, seasonal_naive_week, robust_level, arima, sarima, holt_winters, dshw, fft_dsp, mstl, dhr"`
+	Periods      []string      `envconfig:"PERIODS" desc:"seasonal periods to use, e.g. 24h,7d (default: detected from the data: hour, day and week)"`
+	RefitEvery   time.Duration `envconfig:"REFIT_INTERVAL" default:"6h" desc:"how often the model's parameters are re-estimated (the level follows every sample regardless)"`
 	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
 	TargetPerPod float64       `envconfig:"TARGET_PER_POD" required:"true" desc:"metric value one replica handles (same unit as the query)"`
 	Headroom     float64       `envconfig:"HEADROOM" default:"1.1" desc:"multiplier on the forecast before dividing by the target (>= 1)"`
@@ -150,6 +152,12 @@ func (c Config) validate(failed map[string]bool) []error {
 	if _, err := forecast.New(c.Model, forecast.Options{}); err != nil {
 		add("KEDASTRAL_MODEL: %v", err)
 	}
+	if _, err := c.periods(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RefitEvery <= 0 && loaded("REFIT_INTERVAL") {
+		add("KEDASTRAL_REFIT_INTERVAL must be > 0 (got %v)", c.RefitEvery)
+	}
 	if !(c.Quantile > 0.5 && c.Quantile < 1) && loaded("QUANTILE") {
 		add("KEDASTRAL_QUANTILE must be in (0.5, 1) (got %v)", c.Quantile)
 	}
@@ -176,6 +184,28 @@ func (c Config) validate(failed map[string]bool) []error {
 		add("KEDASTRAL_LOG_FORMAT must be json or text (got %q)", c.LogFormat)
 	}
 	return errs
+}
+
+// periods parses KEDASTRAL_PERIODS.
+func (c Config) periods() ([]time.Duration, error) {
+	var out []time.Duration
+	for _, p := range c.Periods {
+		d, err := envconf.ParseDuration(p)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("KEDASTRAL_PERIODS: %q is not a positive duration such as 24h or 7d", p)
+		}
+		if c.Step > 0 && d < 2*c.Step {
+			return nil, fmt.Errorf("KEDASTRAL_PERIODS: %q is shorter than two steps (%v)", p, c.Step)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// forecastOptions are the model options the configuration sets.
+func (c Config) forecastOptions() forecast.Options {
+	periods, _ := c.periods() // validated at start
+	return forecast.Options{Periods: periods, RefitEvery: c.RefitEvery}
 }
 
 func (c Config) workload() plan.Workload {

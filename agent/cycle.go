@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/kedastral/kedastral/pkg/capacity"
+	"github.com/kedastral/kedastral/pkg/forecast"
 	"github.com/kedastral/kedastral/pkg/plan"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	"github.com/kedastral/kedastral/pkg/promsource"
@@ -56,7 +59,8 @@ type agent struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	generation int64 // generation of the last plan made
+	generation int64     // generation of the last plan made
+	lastFit    time.Time // FittedAt of the last model fit logged
 
 	mu    sync.Mutex // guards state, which the HTTP handlers read
 	state status
@@ -155,6 +159,7 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 	if err != nil {
 		return errors.Join(fetchErr, &stageError{stageForecast, err})
 	}
+	a.logFit()
 	wall := toWall(a.clock, p)
 	err = a.store.Put(ctx, wall, a.clock.Real(a.cfg.validity()))
 	if errors.Is(err, planstore.ErrStale) {
@@ -243,6 +248,37 @@ func onlyDegraded(err error) bool {
 		warn *promsource.WarningsError
 	)
 	return errors.As(err, &bad) || errors.As(err, &warn)
+}
+
+// fitReporter is a model that describes its fits (forecast.Engine does).
+type fitReporter interface{ Info() forecast.FitInfo }
+
+// logFit logs a model refit once: the periods found, the methods auto chose, and what looks
+// wrong with the data, which is how a user learns that the query returns a counter.
+func (a *agent) logFit() {
+	r, ok := a.planner.Model.(fitReporter)
+	if !ok {
+		return
+	}
+	info := r.Info()
+	if info.FittedAt.Equal(a.lastFit) {
+		return
+	}
+	a.lastFit = info.FittedAt
+	periods := make([]string, len(info.Periods))
+	for i, p := range info.Periods {
+		periods[i] = (time.Duration(p) * a.cfg.Step).String()
+	}
+	weights := make([]string, 0, len(info.Weights))
+	for _, name := range slices.Sorted(maps.Keys(info.Weights)) {
+		w := info.Weights[name]
+		weights = append(weights, fmt.Sprintf("%s=%.2f/%.2f", name, w[0], w[1]))
+	}
+	a.log.Info("model fitted", "model", a.planner.Model.Name(), "periods", periods,
+		"weights_first_last_step", weights, "cold_start", info.Cold)
+	for _, w := range info.Warnings {
+		a.log.Warn("suspicious metric", "problem", w)
+	}
 }
 
 // nextGeneration numbers the next plan by the wall-clock millisecond it is made at, and at

@@ -33,6 +33,7 @@ KEDASTRAL_LEAD_TIME. It serves /metrics, /healthz, /readyz, /plan and /status on
 KEDASTRAL_HTTP_ADDR.
 
 Usage: agent [--help]
+       agent backtest --input FILE.csv [flags]   (offline evaluation; agent backtest --help)
 
 Configuration (environment variables):
 
@@ -41,6 +42,9 @@ Configuration (environment variables):
 // run is the agent's whole life: parse arguments and configuration, wire the parts and run them
 // until ctx ends. It returns nil on a clean shutdown, and when a replayed trace is exhausted.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "backtest" {
+		return runBacktest(ctx, args[1:], stdout, stderr)
+	}
 	for _, a := range args {
 		switch a {
 		case "-h", "-help", "--help", "help":
@@ -77,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		src = s
 	}
 
-	model, err := forecast.New(cfg.Model, forecast.Options{})
+	model, err := forecast.New(cfg.Model, cfg.forecastOptions())
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,7 @@ func setField(fv reflect.Value, raw string) error {
 	raw = strings.TrimSpace(raw)
 	switch {
 	case fv.Type() == durationType:
-		d, err := parseDuration(raw)
+		d, err := ParseDuration(raw)
 		if err != nil {
 			return err
 		}
@@ -209,9 +209,9 @@ func setField(fv reflect.Value, raw string) error {
 	return nil
 }
 
-// parseDuration accepts Go durations ("1m30s", "500ms") and Prometheus ones ("7d", "1w", "1d12h"),
+// ParseDuration accepts Go durations ("1m30s", "500ms") and Prometheus ones ("7d", "1w", "1d12h"),
 // since the people setting these variables write both.
-func parseDuration(s string) (time.Duration, error) {
+func ParseDuration(s string) (time.Duration, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		return d, nil
 	}

@@ -9,32 +9,6 @@ import (
 	"github.com/kedastral/kedastral/pkg/series"
 )
 
-// pointModel is the part of a model that differs between models: the point forecast. Everything
-// else a Model promises — argument checks, the output contract, the calibrated upper quantile —
-// is shared in forecastWith, so adding a model means writing point and adding it to models.
-type pointModel interface {
-	Name() string
-	// point writes into dst the forecast for the len(dst) steps after history. history has
-	// Step > 0 and at least one finite value. The values written may be of any sign or size
-	// (but not NaN); forecastWith clamps them.
-	point(history series.Series, dst []float64)
-}
-
-// forecastWith implements Model.Forecast for m.
-func forecastWith(m pointModel, history series.Series, horizon int, quantile float64) (Forecast, error) {
-	if err := checkArgs(history, horizon, quantile); err != nil {
-		return Forecast{}, fmt.Errorf("forecast %s: %w", m.Name(), err)
-	}
-	pt := make([]float64, horizon)
-	pointClamped(m, history, pt)
-	width := upperWidths(m, history, horizon, quantile)
-	up := make([]float64, horizon)
-	for i := range up {
-		up[i] = clamp(pt[i] + width[i])
-	}
-	return Forecast{Point: pt, Upper: up}, nil
-}
-
 // checkArgs reports every invalid argument together, then a history without data.
 func checkArgs(history series.Series, horizon int, quantile float64) error {
 	var errs []error
@@ -54,15 +28,6 @@ func checkArgs(history series.Series, horizon int, quantile float64) error {
 		return ErrNoData
 	}
 	return nil
-}
-
-// pointClamped runs m.point and makes its output obey the Forecast contract. The backtest goes
-// through here too, so that the errors it measures are those of the forecasts users get.
-func pointClamped(m pointModel, history series.Series, dst []float64) {
-	m.point(history, dst)
-	for i, v := range dst {
-		dst[i] = clamp(v)
-	}
 }
 
 // clamp maps v into [0, MaxFloat64]. Loads are never negative, and +Inf (an overflow on

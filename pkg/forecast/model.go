@@ -1,18 +1,17 @@
 // Package forecast predicts the next steps of a workload's metric from its history. Each model
 // gives, for every step of the horizon, a point forecast and an upper quantile.
 //
-// Models are pure: they take the history and return numbers, with no clock, I/O or logging, so
-// the agent's live cycle and offline backtests run exactly the same code.
+// A forecasting technique is a Method: Fit estimates its parameters from a long history (rarely),
+// Predict forecasts from them and the newest data (every cycle). An Engine wraps one Method, or
+// several for auto, into a Model: it refits on a schedule measured in data time, detects the
+// seasonal periods, and calibrates the upper quantile by split conformal prediction: the model's
+// own errors on held-out recent history, per step of the horizon, with no assumption about their
+// shape. A model that forecasts badly therefore gets a wide band rather than a confident wrong
+// one. With too little history to measure errors the band is a deliberately wide cold-start
+// guess: the q-quantile of the absolute step-to-step changes, times the square root of h.
 //
-// A model only computes point forecasts; the upper quantile is computed the same way for all of
-// them, from the model's own out-of-sample errors. Every Forecast call backtests the model on up
-// to 50 origins spread over the last three days of the history (or its later half, if shorter),
-// each forecast made from only the data before its origin, and sets the upper quantile at step h
-// to the point forecast plus the conformal q-quantile of the errors (actual − point) the model
-// made h steps ahead. A model that forecasts badly therefore gets a wide band rather than a
-// confident wrong one. With fewer than 10 such errors (a young or mostly missing history) the
-// band is a deliberately wide cold-start guess: the q-quantile of the absolute step-to-step
-// changes, times the square root of h. The cost of a Forecast is thus about 51 point forecasts.
+// Everything here is pure: no clock, no I/O, no logging, so that the agent's live cycle and
+// offline backtests run exactly the same code.
 package forecast
 
 import (
@@ -33,10 +32,11 @@ type Forecast struct {
 	Upper []float64
 }
 
-// Model is a forecasting method. Implementations must accept histories with gaps (NaN), of any
-// length including zero, and must never return NaN, Inf or negative values. A Model may keep
-// state between calls only as a cache: the same history must give the same forecast.
-// Implementations are not required to be safe for concurrent use.
+// Model is a forecaster as the planner uses it. Implementations must accept histories with gaps
+// (NaN), of any length including zero, and must never return NaN, Inf or negative values. A
+// Model may keep fitted parameters between calls (an Engine refits when enough newer data has
+// arrived), so its forecast for a history can depend on the histories it saw before; it is not
+// required to be safe for concurrent use.
 type Model interface {
 	// Name is the model's stable name, as selected by KEDASTRAL_MODEL.
 	Name() string

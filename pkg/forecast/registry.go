@@ -10,28 +10,37 @@ import (
 
 // Model names, as accepted by New and by KEDASTRAL_MODEL.
 const (
-	// SeasonalNaive repeats the value seen one season earlier; see New.
-	SeasonalNaive = "seasonal_naive"
-	// RobustLevel forecasts the median of the latest samples; see New.
-	RobustLevel = "robust_level"
+	Naive             = "naive"
+	SeasonalNaive     = "seasonal_naive"
+	SeasonalNaiveWeek = "seasonal_naive_week"
+	RobustLevel       = "robust_level"
+	ARIMA             = "arima"
+	SARIMA            = "sarima"
+	HoltWinters       = "holt_winters"
+	DSHW              = "dshw"
+	FFTDSP            = "fft_dsp"
+	MSTL              = "mstl"
+	DHR               = "dhr"
+	// Auto combines the methods above per workload by their errors on its own recent history.
+	Auto = "auto"
 
 	// DefaultModel is the model to use when none is configured.
-	DefaultModel = RobustLevel
+	DefaultModel = Auto
 )
 
-// Defaults for the zero values of Options.
-const (
-	DefaultSeason = 24 * time.Hour
-	DefaultWindow = 15
-)
+// DefaultWindow is robust_level's default window.
+const DefaultWindow = 15
 
 // Options tunes a model. The zero value selects every default, and a model ignores the fields it
 // does not use.
 type Options struct {
-	// Season is the period the load repeats with. It is converted to a whole number of history
-	// steps, rounded to the nearest and at least one, so a step that does not divide it evenly
-	// is fine. Default DefaultSeason (one day).
+	// Periods pins the seasonal periods (e.g. 24h and 168h) instead of detecting them from the
+	// data at each refit.
+	Periods []time.Duration
+	// Season is seasonal_naive's season. Default a day.
 	Season time.Duration
+	// RefitEvery and Calibration: see EngineConfig.
+	RefitEvery, Calibration time.Duration
 	// Window is the most recent finite samples robust_level takes the median of to estimate
 	// the current level. It tries shorter windows too (1, 2, 4, … samples) and uses the one that
 	// would have forecast the recent past best, so Window bounds both how steady the level can
@@ -40,45 +49,83 @@ type Options struct {
 	Window int
 }
 
-// models maps each name to its constructor; opts has its defaults filled in.
-var models = map[string]func(opts Options) Model{
-	SeasonalNaive: func(o Options) Model { return seasonalNaive{season: o.Season} },
-	RobustLevel:   func(o Options) Model { return robustLevel{window: o.Window} },
+// methods maps each method's name to its constructor; opts has its defaults filled in.
+var methods = map[string]func(opts Options) Method{
+	Naive:             func(Options) Method { return naive{} },
+	SeasonalNaive:     func(o Options) Method { return seasonalNaive{name: SeasonalNaive, season: o.Season} },
+	SeasonalNaiveWeek: func(Options) Method { return seasonalNaive{name: SeasonalNaiveWeek, season: 7 * 24 * time.Hour} },
+	RobustLevel:       func(o Options) Method { return robustLevel{window: o.Window} },
+	ARIMA:             func(Options) Method { return newARIMA(1, 1, 1) },
+	SARIMA:            func(Options) Method { return newSARIMA(1, 1, 1, 0, 1, 1) },
+	FFTDSP:            func(Options) Method { return fftDSP{} },
+	HoltWinters:       func(Options) Method { return newHoltWinters("additive", true) },
+	DSHW:              func(Options) Method { return newDSHW() },
+	MSTL:              func(Options) Method { return mstlMethod{} },
+	DHR:               func(Options) Method { return dhrMethod{} },
 }
 
-// New returns the model with the given name:
+// autoCandidates are the methods auto weighs, most trusted first: with too little history to
+// judge them, auto uses the first.
+var autoCandidates = []string{RobustLevel, Naive, SeasonalNaive, SeasonalNaiveWeek, MSTL, DHR, DSHW, HoltWinters, FFTDSP, ARIMA, SARIMA}
+
+// New returns the named model: one of the methods, each wrapped in an Engine that refits it
+// periodically and calibrates its upper quantile, or auto, an Engine over autoCandidates.
 //
-//   - seasonal_naive forecasts the value observed one Season earlier (the last season repeated
-//     when the horizon is longer than a season), and the last finite value where that is missing
-//     or the history is shorter than a season.
-//   - robust_level forecasts a flat line at the median of the last k finite samples, with k up
-//     to Window chosen at each call by how well each k would have forecast the recent past.
-//     Spikes do not move it; a change of level that persists does, within Window/2+1 samples.
-//     It ignores seasons, and suits the short horizons of autoscaling.
-//
-// The returned models hold no mutable state and are safe for concurrent use. New returns an
-// error for an unknown name (listing the known ones) or a negative option.
+// The returned Model keeps its fit between calls and is not safe for concurrent use. New
+// returns an error for an unknown name (listing the known ones) or a bad option.
 func New(name string, opts Options) (Model, error) {
-	newModel, ok := models[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown forecast model %q (known: %s)", name, strings.Join(Names(), ", "))
-	}
-	if opts.Season < 0 {
-		return nil, fmt.Errorf("forecast model %s: season must be >= 0 (got %v)", name, opts.Season)
-	}
-	if opts.Window < 0 {
-		return nil, fmt.Errorf("forecast model %s: window must be >= 0 (got %d)", name, opts.Window)
-	}
-	if opts.Season == 0 {
-		opts.Season = DefaultSeason
+	if err := opts.validate(name); err != nil {
+		return nil, err
 	}
 	if opts.Window == 0 {
 		opts.Window = DefaultWindow
 	}
-	return newModel(opts), nil
+	if opts.Season == 0 {
+		opts.Season = 24 * time.Hour
+	}
+	cfg := EngineConfig{RefitEvery: opts.RefitEvery, Calibration: opts.Calibration, Periods: opts.Periods}
+	if name == Auto {
+		ms := make([]Method, len(autoCandidates))
+		for i, n := range autoCandidates {
+			ms[i] = methods[n](opts)
+		}
+		return NewEngine(Auto, cfg, ms...), nil
+	}
+	newMethod, ok := methods[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown forecast model %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return NewEngine(name, cfg, newMethod(opts)), nil
+}
+
+func (o Options) validate(name string) error {
+	var errs []string
+	for _, p := range o.Periods {
+		if p <= 0 {
+			errs = append(errs, fmt.Sprintf("periods must be > 0 (got %v)", p))
+		}
+	}
+	if o.RefitEvery < 0 {
+		errs = append(errs, fmt.Sprintf("refit interval must be >= 0 (got %v)", o.RefitEvery))
+	}
+	if o.Calibration < 0 {
+		errs = append(errs, fmt.Sprintf("calibration span must be >= 0 (got %v)", o.Calibration))
+	}
+	if o.Season < 0 {
+		errs = append(errs, fmt.Sprintf("season must be >= 0 (got %v)", o.Season))
+	}
+	if o.Window < 0 {
+		errs = append(errs, fmt.Sprintf("window must be >= 0 (got %d)", o.Window))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("forecast model %s: %s", name, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // Names returns the names New accepts, sorted.
 func Names() []string {
-	return slices.Sorted(maps.Keys(models))
+	names := append(slices.Collect(maps.Keys(methods)), Auto)
+	slices.Sort(names)
+	return names
 }

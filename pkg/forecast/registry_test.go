@@ -13,7 +13,8 @@ import (
 
 func TestNames(t *testing.T) {
 	got := forecast.Names()
-	want := []string{forecast.RobustLevel, forecast.SeasonalNaive}
+	want := []string{forecast.ARIMA, forecast.Auto, forecast.DHR, forecast.DSHW, forecast.FFTDSP, forecast.HoltWinters,
+		forecast.MSTL, forecast.Naive, forecast.RobustLevel, forecast.SARIMA, forecast.SeasonalNaive, forecast.SeasonalNaiveWeek}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Names() mismatch (-want +got):\n%s", diff)
 	}
@@ -35,7 +36,10 @@ func TestNew(t *testing.T) {
 		"robust level":           {name: forecast.RobustLevel},
 		"default model":          {name: forecast.DefaultModel},
 		"every option set":       {name: forecast.RobustLevel, opts: forecast.Options{Season: 7 * 24 * time.Hour, Window: 31}},
-		"unknown name":           {name: "arima", wantErr: []string{`"arima"`, "robust_level, seasonal_naive"}},
+		"unknown name":           {name: "prophet", wantErr: []string{`"prophet"`, "robust_level, sarima, seasonal_naive"}},
+		"every method":           {name: forecast.MSTL},
+		"negative refit":         {name: forecast.Auto, opts: forecast.Options{RefitEvery: -time.Hour}, wantErr: []string{"refit interval must be >= 0"}},
+		"zero period":            {name: forecast.Auto, opts: forecast.Options{Periods: []time.Duration{0}}, wantErr: []string{"periods must be > 0"}},
 		"empty name":             {name: "", wantErr: []string{`""`, "known:"}},
 		"name is case sensitive": {name: "Seasonal_Naive", wantErr: []string{"unknown"}},
 		"negative season":        {name: forecast.SeasonalNaive, opts: forecast.Options{Season: -time.Hour}, wantErr: []string{"season", "-1h0m0s"}},
@@ -69,7 +73,7 @@ func TestNew(t *testing.T) {
 // forecasts with those of explicitly set ones.
 func TestNewDefaults(t *testing.T) {
 	history := newSeries(time.Minute, periodic(0, 3*1440, 1440, func(p int) float64 { return float64(p%89) + float64(p%7) })...)
-	explicit := forecast.Options{Season: forecast.DefaultSeason, Window: forecast.DefaultWindow}
+	explicit := forecast.Options{Season: 24 * time.Hour, Window: forecast.DefaultWindow}
 	for _, name := range forecast.Names() {
 		t.Run(name, func(t *testing.T) {
 			got, err := mustNew(t, name, forecast.Options{}).Forecast(history, 20, 0.9)

@@ -12,15 +12,19 @@ import (
 // behaviour and long enough that one burst does not decide.
 const tuneOrigins = 100
 
+// tuneHorizon is the horizon, in steps, over which Fit scores the candidate windows: the
+// default planning horizon at the default step.
+const tuneHorizon = 30
+
 // robustLevel forecasts a flat line at the current level: the median of the last k finite
 // samples. A median ignores spikes and dips (a scrape that read 0) that last less than k/2
 // samples, and follows a real change of level after k/2+1 samples.
 //
 // The right k depends on the series. Noisy per-minute counts want a long window (the median of
 // 15 samples is far steadier than the last sample); a smooth load that trends, such as a flash
-// crowd building up, wants a short one, because a long median lags the trend by k/2 steps. So k
-// is chosen at every call, from 1, 2, 4, 8, … up to window, as the one whose flat forecast
-// would have had the smallest mean absolute error over the horizon at the last tuneOrigins
+// crowd building up, wants a short one, because a long median lags the trend by k/2 steps. So
+// Fit chooses k from 1, 2, 4, 8, … up to window, as the one whose flat forecast would have had
+// the smallest mean absolute error over the next tuneHorizon steps at the last tuneOrigins
 // origins. With k = 1 it is the naive forecast, so on a series where nothing beats naive it
 // falls back to naive rather than losing to it. Ties go to the longer, more robust window.
 //
@@ -30,25 +34,45 @@ type robustLevel struct {
 	window int
 }
 
-var (
-	_ Model      = robustLevel{}
-	_ pointModel = robustLevel{}
-)
+var _ Method = robustLevel{}
 
 func (robustLevel) Name() string { return RobustLevel }
 
-func (m robustLevel) Forecast(history series.Series, horizon int, quantile float64) (Forecast, error) {
-	return forecastWith(m, history, horizon, quantile)
+// Fit chooses the window.
+func (m robustLevel) Fit(history series.Series, _ []int) (Predictor, error) {
+	return robustLevelFit{k: m.chooseWindow(history, tuneHorizon)}, nil
 }
 
-func (m robustLevel) point(history series.Series, dst []float64) {
+// robustLevelFit forecasts the median of the last k finite samples.
+type robustLevelFit struct{ k int }
+
+func (p robustLevelFit) Predict(history series.Series, dst []float64) {
 	v := history.Values
-	horizon := len(dst)
+	level := make([]float64, 0, p.k)
+	for i := len(v) - 1; i >= 0 && len(level) < p.k; i-- {
+		if finite(v[i]) {
+			level = append(level, v[i])
+		}
+	}
+	l := 0.0
+	if len(level) > 0 {
+		l = median(level)
+	}
+	for j := range dst {
+		dst[j] = l
+	}
+}
+
+// chooseWindow returns the candidate window with the lowest error over horizon steps.
+func (m robustLevel) chooseWindow(history series.Series, horizon int) int {
+	v := history.Values
 	stride := max(1, horizon/4)
 	// The scoring origins are len(v)-horizon-j·stride for j < tuneOrigins; they are visited
 	// oldest first in one forward pass that keeps the last m.window finite samples in a ring,
 	// so the cost is linear in the span scored, and a long gap is crossed once.
-	latest, origins := len(v)-horizon, 0
+	// The newest origins see only part of the horizon's actuals; they are scored on those, so
+	// that a change in the last few samples already counts.
+	latest, origins := len(v)-1, 0
 	if latest >= 1 {
 		origins = min(tuneOrigins, (latest-1)/stride+1) // every origin >= 1
 	}
@@ -91,7 +115,7 @@ func (m robustLevel) point(history series.Series, dst []float64) {
 			continue
 		}
 		actual = actual[:0]
-		for _, a := range v[o : o+horizon] {
+		for _, a := range v[o:min(o+horizon, len(v))] {
 			if finite(a) {
 				actual = append(actual, a)
 			}
@@ -109,12 +133,7 @@ func (m robustLevel) point(history series.Series, dst []float64) {
 			best = c
 		}
 	}
-
-	advance(len(v))
-	l := level(windows[best])
-	for j := range dst {
-		dst[j] = l
-	}
+	return windows[best]
 }
 
 // candidateWindows returns the powers of two below window, then window: 1, 2, 4, 8, 15 for 15.

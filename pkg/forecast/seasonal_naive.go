@@ -12,22 +12,24 @@ import (
 // last finite value (the naive forecast), which is the best guess without a season to go on.
 //
 // It is the yardstick any other model must beat, and it is exact on a load that repeats itself.
+// The season is fixed (a day, or a week for seasonal_naive_week) rather than detected: a
+// baseline must not be clever.
 type seasonalNaive struct {
+	name   string
 	season time.Duration
 }
 
 var (
-	_ Model      = seasonalNaive{}
-	_ pointModel = seasonalNaive{}
+	_ Method    = seasonalNaive{}
+	_ Predictor = seasonalNaive{}
 )
 
-func (seasonalNaive) Name() string { return SeasonalNaive }
+func (m seasonalNaive) Name() string { return m.name }
 
-func (m seasonalNaive) Forecast(history series.Series, horizon int, quantile float64) (Forecast, error) {
-	return forecastWith(m, history, horizon, quantile)
-}
+// Fit has nothing to estimate.
+func (m seasonalNaive) Fit(series.Series, []int) (Predictor, error) { return m, nil }
 
-func (m seasonalNaive) point(history series.Series, dst []float64) {
+func (m seasonalNaive) Predict(history series.Series, dst []float64) {
 	v := history.Values
 	p := durationSteps(m.season, history.Step)
 	last, _, _ := history.Last()
@@ -38,5 +40,24 @@ func (m seasonalNaive) point(history series.Series, dst []float64) {
 		} else {
 			dst[i] = last
 		}
+	}
+}
+
+// naive forecasts the last finite value at every step: the random-walk forecast, which is hard
+// to beat at short horizons and which every other method is measured against.
+type naive struct{}
+
+var (
+	_ Method    = naive{}
+	_ Predictor = naive{}
+)
+
+func (naive) Name() string                                { return Naive }
+func (naive) Fit(series.Series, []int) (Predictor, error) { return naive{}, nil }
+
+func (naive) Predict(history series.Series, dst []float64) {
+	last, _, _ := history.Last()
+	for i := range dst {
+		dst[i] = last
 	}
 }

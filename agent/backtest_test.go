@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const nasaTrace = "../test/testdata/nasa_http_1995_07_1min_10d.csv"
+
+func TestBacktestCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "forecasts.csv")
+	var stdout, stderr strings.Builder
+	args := []string{"backtest", "--input", nasaTrace, "--model", "naive", "--window", "2d", "--horizon", "15m",
+		"--stride", "6h", "--forecasts-out", out, "--format", "json"}
+	if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("agent backtest: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Traces []backtestReport `json:"traces"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+		t.Fatalf("--format json output does not decode: %v\n%s", err, stdout.String())
+	}
+	if len(got.Traces) != 1 || len(got.Traces[0].Results) != 1 {
+		t.Fatalf("report = %+v, want one trace with one model", got)
+	}
+	res := got.Traces[0].Results[0]
+	// 10 days, 2-day window, 15-minute horizon, 6-hour stride: origins at 2d, 2d6h, ... < 10d-15m.
+	if res.Model != "naive" || res.Origins != 32 || len(res.Stats) != 2 {
+		t.Errorf("result = %+v, want naive over 32 origins with stats at 5m and 15m", res)
+	}
+	if !strings.Contains(stderr.String(), "100%") {
+		t.Errorf("no progress on stderr: %q", stderr.String())
+	}
+
+	// Recompute the 5-minute MAE and coverage from --forecasts-out and compare.
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != "input,origin,target,h,actual,point,upper,model" || len(rows) != 1+32*15 {
+		t.Fatalf("forecasts-out has header %v and %d rows, want the documented header and %d rows", rows[0], len(rows)-1, 32*15)
+	}
+	var ae float64
+	var n, covered int
+	for _, r := range rows[1:] {
+		if r[3] != "5" {
+			continue
+		}
+		a, _ := strconv.ParseFloat(r[4], 64)
+		p, _ := strconv.ParseFloat(r[5], 64)
+		u, _ := strconv.ParseFloat(r[6], 64)
+		ae += math.Abs(a - p)
+		n++
+		if a <= u {
+			covered++
+		}
+	}
+	st := res.Stats[0]
+	if n != st.N || math.Abs(ae/float64(n)-st.MAE) > 1e-9 || math.Abs(float64(covered)/float64(n)-st.Coverage) > 1e-9 {
+		t.Errorf("5m stats %+v do not match the forecasts written: n %d, MAE %v, coverage %v", st, n, ae/float64(n), float64(covered)/float64(n))
+	}
+}
+
+func TestBacktestSummary(t *testing.T) {
+	var stdout strings.Builder
+	args := []string{"backtest", "--input", nasaTrace, "--input", nasaTrace, "--model", "all", "--window", "2d",
+		"--horizon", "15m", "--stride", "12h", "--progress=false"}
+	if err := run(t.Context(), args, nil, &stdout, io.Discard); err != nil {
+		t.Fatalf("agent backtest: %v", err)
+	}
+	for _, want := range []string{"Summary over 2 traces", "auto", "naive", "seasonal_naive", "wins", "relative to the best"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+func TestBacktestFlagErrors(t *testing.T) {
+	var stderr strings.Builder
+	err := run(t.Context(), []string{"backtest", "--model", "oracle", "--window", "soon", "--quantile", "2", "--format", "xml"},
+		nil, io.Discard, &stderr)
+	if err == nil {
+		t.Fatal("agent backtest with bad flags: error = nil")
+	}
+	for _, want := range []string{"--input is required", `--model "oracle"`, `--window "soon"`, "--quantile must be in (0.5, 1)", "--format must be text or json"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q, want it to contain %q", err, want)
+		}
+	}
+	if err := run(t.Context(), []string{"backtest", "--input", "/nonexistent.csv"}, nil, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "/nonexistent.csv") {
+		t.Errorf("missing input: error = %v, want it to name the file", err)
+	}
+}

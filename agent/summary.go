@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kedastral/kedastral/pkg/forecast"
+)
+
+// baselines are the models of the systems in use today that auto must beat: last value,
+// seasonal naive, the Kedastral project's ARIMA/SARIMA, PHPA's Holt-Winters and Crane's DSP.
+var baselines = []string{forecast.Naive, forecast.SeasonalNaive, forecast.SeasonalNaiveWeek, forecast.ARIMA,
+	forecast.SARIMA, forecast.HoltWinters, forecast.FFTDSP}
+
+// summary aggregates backtests of several traces.
+type summary struct {
+	Leads []string `json:"leads"`
+	// MedianMASE[model][lead]: the median over traces.
+	MedianMASE map[string][]float64 `json:"medianMASE"`
+	// Wins counts the traces on which the model has the lowest MASE averaged over the leads.
+	Wins map[string]int `json:"wins"`
+	// AutoVsBaseline[trace][lead]: auto's MASE relative to the best baseline's on that trace
+	// (0.9 = 10% lower), when auto and a baseline were evaluated.
+	AutoVsBaseline map[string][]float64 `json:"autoVsBaseline,omitempty"`
+	// Coverage[model]: the lowest and highest upper-quantile coverage over the traces.
+	Coverage map[string][2]float64 `json:"coverage"`
+	models   []string
+	traces   []string
+}
+
+func summarize(reports []backtestReport) summary {
+	s := summary{MedianMASE: map[string][]float64{}, Wins: map[string]int{}, AutoVsBaseline: map[string][]float64{},
+		Coverage: map[string][2]float64{}}
+	for _, st := range reports[0].Results[0].Stats {
+		s.Leads = append(s.Leads, shortDuration(st.Lead))
+	}
+	for _, res := range reports[0].Results {
+		s.models = append(s.models, res.Model)
+	}
+	per := map[string][][]float64{} // model → lead → MASE per trace
+	for _, r := range reports {
+		s.traces = append(s.traces, r.Input)
+		best, bestMean := "", math.Inf(1)
+		mase := map[string][]float64{}
+		for _, res := range r.Results {
+			mean := 0.0
+			for l, st := range res.Stats {
+				if len(per[res.Model]) <= l {
+					per[res.Model] = append(per[res.Model], nil)
+				}
+				per[res.Model][l] = append(per[res.Model][l], st.MASE)
+				mean += st.MASE / float64(len(res.Stats))
+				mase[res.Model] = append(mase[res.Model], st.MASE)
+			}
+			if mean < bestMean {
+				best, bestMean = res.Model, mean
+			}
+			cov, ok := s.Coverage[res.Model]
+			if !ok {
+				cov = [2]float64{1, 0}
+			}
+			s.Coverage[res.Model] = [2]float64{min(cov[0], res.Coverage), max(cov[1], res.Coverage)}
+		}
+		s.Wins[best]++
+		if auto, ok := mase[forecast.Auto]; ok {
+			ratios := make([]float64, len(auto))
+			for l := range auto {
+				b := math.Inf(1)
+				for _, m := range baselines {
+					if v, ok := mase[m]; ok {
+						b = min(b, v[l])
+					}
+				}
+				ratios[l] = auto[l] / b
+			}
+			if !math.IsInf(ratios[0], 0) {
+				s.AutoVsBaseline[r.Input] = ratios
+			}
+		}
+	}
+	for m, leads := range per {
+		for _, v := range leads {
+			s.MedianMASE[m] = append(s.MedianMASE[m], median(v))
+		}
+	}
+	return s
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	n := len(v)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func (s summary) writeText(w io.Writer) error {
+	fmt.Fprintf(w, "Summary over %d traces: median MASE per lead (lower is better), traces won, p90 coverage range\n\n", len(s.traces))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "model\t%s\twins\tcoverage\t\n", strings.Join(s.Leads, "\t"))
+	models := slices.Clone(s.models)
+	slices.SortStableFunc(models, func(a, b string) int {
+		ma, mb := mean(s.MedianMASE[a]), mean(s.MedianMASE[b])
+		switch {
+		case ma < mb:
+			return -1
+		case ma > mb:
+			return 1
+		}
+		return 0
+	})
+	for _, m := range models {
+		cells := make([]string, len(s.MedianMASE[m]))
+		for i, v := range s.MedianMASE[m] {
+			cells[i] = fmt.Sprintf("%.3f", v)
+		}
+		c := s.Coverage[m]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f–%.2f\t\n", m, strings.Join(cells, "\t"), s.Wins[m], c[0], c[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.AutoVsBaseline) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nauto's MASE relative to the best of %s on each trace (below 1: auto is better)\n\n", strings.Join(baselines, ", "))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "trace\t%s\t\n", strings.Join(s.Leads, "\t"))
+	for _, t := range s.traces {
+		r, ok := s.AutoVsBaseline[t]
+		if !ok {
+			continue
+		}
+		cells := make([]string, len(r))
+		for i, v := range r {
+			cells[i] = fmt.Sprintf("%.3f", v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t\n", baseName(t), strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(max(1, len(v)))
+}
+
+func baseName(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }

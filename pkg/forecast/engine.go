@@ -1,0 +1,402 @@
+package forecast
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/series"
+)
+
+// Engine defaults.
+const (
+	// DefaultRefitEvery is how much newer data makes the Engine refit. Parameters and seasonal
+	// profiles change over days; the level, which changes by the minute, is set from the newest
+	// data at every Predict, so refitting more often buys little.
+	DefaultRefitEvery = 6 * time.Hour
+	// DefaultCalibration is the span of history held out at each refit to measure the model's
+	// errors, for the upper quantile and for auto's choice: two days sample every hour of the
+	// day twice, quiet and busy.
+	DefaultCalibration = 48 * time.Hour
+)
+
+const (
+	// calibrationOrigins bounds the rolling origins in the held-out span. Each costs one
+	// Predict per candidate method.
+	calibrationOrigins = 64
+	// minCalibrationErrors is the fewest errors at a step for which the empirical quantile is
+	// used; below it the cold-start width is used instead. With n errors the conformal
+	// q-quantile is the ceil((n+1)q)-th smallest: for q = 0.9 that is the largest error up to
+	// n = 9, and a quantile read off the largest of a handful of errors is luck.
+	minCalibrationErrors = 10
+)
+
+// EngineConfig tunes an Engine; the zero value selects every default.
+type EngineConfig struct {
+	// RefitEvery: refit once the history's end has moved this far past the last fit's (data
+	// time, not wall time, so that a backtest refits exactly as the live agent does).
+	RefitEvery time.Duration
+	// Calibration is the span held out at a refit to measure errors (at most a third of the
+	// history).
+	Calibration time.Duration
+	// Periods pins the seasonal periods instead of detecting them from the data at each refit.
+	Periods []time.Duration
+}
+
+// Engine turns Methods into a Model. At the first Forecast, and whenever RefitEvery of newer
+// data has arrived, it refits:
+//
+//  1. Detect the seasonal periods (hour, day, week) in the data, unless pinned.
+//  2. Hold out the last Calibration span; fit every candidate method on the history before it.
+//  3. From rolling origins in the held-out span, forecast with each candidate from only the data
+//     before the origin and record its errors at every step of the horizon.
+//  4. With one candidate, use it. With several (auto), weight them per horizon step by their
+//     held-out errors: the best few, inversely to their squared error.
+//  5. Record the combination's one-sided errors (actual − forecast) per step: the upper quantile
+//     at step h is the forecast plus their conformal q-quantile (split conformal prediction).
+//  6. Refit the candidates that carry weight on the whole history.
+//
+// Between refits a Forecast is one Predict per weighted candidate on the newest data. Errors are
+// measured with parameters fitted without the data they are measured on, just as live forecasts
+// are made with parameters up to RefitEvery old.
+//
+// An Engine is not safe for concurrent use.
+type Engine struct {
+	name       string
+	candidates []Method
+	cfg        EngineConfig
+
+	// The fit, valid for histories on step with horizon <= len(weights).
+	step    time.Duration
+	fitEnd  time.Time
+	periods []int
+	fitted  []Predictor // per candidate; nil when its weight is 0 everywhere
+	weights [][]float64 // [h][candidate]
+	errs    [][]float64 // [h] sorted one-sided errors of the combination
+	changes []float64   // sorted absolute step-to-step changes, for the cold-start width
+	info    FitInfo
+}
+
+// FitInfo describes the Engine's latest fit, for logs and backtest reports.
+type FitInfo struct {
+	FittedAt time.Time // the end of the history fitted on
+	Periods  []int     // seasonal periods used, in steps
+	// Weights are each candidate's weight at the first and the last step of the horizon.
+	Weights map[string][2]float64
+	// Warnings name problems found in the data, such as a counter queried without rate().
+	Warnings []string
+	// Cold is true when the history was too short to measure errors: the upper quantile is
+	// then a deliberately wide guess.
+	Cold bool
+}
+
+// NewEngine returns an Engine over the candidates, named name.
+func NewEngine(name string, cfg EngineConfig, candidates ...Method) *Engine {
+	if cfg.RefitEvery <= 0 {
+		cfg.RefitEvery = DefaultRefitEvery
+	}
+	if cfg.Calibration <= 0 {
+		cfg.Calibration = DefaultCalibration
+	}
+	return &Engine{name: name, candidates: candidates, cfg: cfg}
+}
+
+func (e *Engine) Name() string { return e.name }
+
+// Info returns a description of the latest fit (the zero value before the first).
+func (e *Engine) Info() FitInfo { return e.info }
+
+// Forecast implements Model.
+func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) (Forecast, error) {
+	if err := checkArgs(history, horizon, quantile); err != nil {
+		return Forecast{}, fmt.Errorf("forecast %s: %w", e.name, err)
+	}
+	if e.needsRefit(history, horizon) {
+		if err := e.refit(history, horizon); err != nil {
+			return Forecast{}, fmt.Errorf("forecast %s: %w", e.name, err)
+		}
+	}
+	pt := make([]float64, horizon)
+	e.combine(history, pt, make([]float64, horizon))
+	up := make([]float64, horizon)
+	for h := range up {
+		up[h] = clamp(pt[h] + e.width(h, quantile))
+	}
+	return Forecast{Point: pt, Upper: up}, nil
+}
+
+func (e *Engine) needsRefit(history series.Series, horizon int) bool {
+	end := history.End()
+	return e.fitted == nil || history.Step != e.step || horizon > len(e.weights) ||
+		end.Before(e.fitEnd) || end.Sub(e.fitEnd) >= e.cfg.RefitEvery
+}
+
+// combine writes the weighted forecast of the fitted candidates into dst (clamped), using buf
+// as scratch of the same length.
+func (e *Engine) combine(history series.Series, dst, buf []float64) {
+	clear(dst)
+	for c, p := range e.fitted {
+		if p == nil {
+			continue
+		}
+		p.Predict(history, buf)
+		for h := range dst {
+			if w := e.weights[h][c]; w > 0 {
+				dst[h] += w * clamp(buf[h])
+			}
+		}
+	}
+	for h := range dst {
+		dst[h] = clamp(dst[h])
+	}
+}
+
+// width is how far above the point forecast the q-quantile lies at step h.
+func (e *Engine) width(h int, q float64) float64 {
+	if len(e.errs[h]) < minCalibrationErrors {
+		if len(e.changes) == 0 {
+			return 0
+		}
+		// A random walk's spread grows with the square root of the steps taken.
+		return conformalQuantile(e.changes, q) * math.Sqrt(float64(h+1))
+	}
+	return max(0, conformalQuantile(e.errs[h], q))
+}
+
+func (e *Engine) refit(history series.Series, horizon int) error {
+	e.step, e.fitEnd = history.Step, history.End()
+	e.periods = e.seasonalPeriods(history)
+	e.info = FitInfo{FittedAt: e.fitEnd, Periods: e.periods, Warnings: dataWarnings(history)}
+	e.changes = absChanges(history)
+
+	n := history.Len()
+	hold := min(durationSteps(e.cfg.Calibration, history.Step), n/3)
+	// Origins o (forecasts of v[o:o+horizon] from v[:o]) spread over the held-out span.
+	var origins []int
+	if span := hold - horizon; span > 0 {
+		stride := max(1, span/calibrationOrigins)
+		first := slices.IndexFunc(history.Values, finite)
+		for o := n - horizon; o >= n-hold && o > first; o -= stride {
+			origins = append(origins, o)
+		}
+	}
+	k := len(e.candidates)
+	// pred[c][i][h]: candidate c's forecast from origin i.
+	pred := make([][][]float64, k)
+	if len(origins) > 0 {
+		train := history.Before(history.Time(n - hold))
+		for c, m := range e.candidates {
+			p, err := m.Fit(train, e.periods)
+			if err != nil {
+				pred[c] = nil // this candidate cannot fit; it gets no weight
+				continue
+			}
+			pred[c] = make([][]float64, len(origins))
+			for i, o := range origins {
+				pred[c][i] = make([]float64, horizon)
+				p.Predict(history.Before(history.Time(o)), pred[c][i])
+				for h, v := range pred[c][i] {
+					pred[c][i][h] = clamp(v)
+				}
+			}
+		}
+	}
+	e.weights = weigh(pred, origins, history.Values, horizon, k)
+
+	// The combination's errors.
+	e.errs = make([][]float64, horizon)
+	for i, o := range origins {
+		for h := range horizon {
+			a := history.Values[o+h]
+			if !finite(a) {
+				continue
+			}
+			f, ok := 0.0, true
+			for c := range k {
+				if w := e.weights[h][c]; w > 0 {
+					if pred[c] == nil { // the fallback candidate could not fit the training part
+						ok = false
+						break
+					}
+					f += w * pred[c][i][h]
+				}
+			}
+			if ok {
+				e.errs[h] = append(e.errs[h], a-clamp(f))
+			}
+		}
+	}
+	for _, es := range e.errs {
+		slices.Sort(es)
+	}
+	e.info.Cold = len(origins) < minCalibrationErrors
+
+	// Refit the candidates that carry weight on everything.
+	e.fitted = make([]Predictor, k)
+	var errs []error
+	fittedAny := false
+	for c, m := range e.candidates {
+		if !usesCandidate(e.weights, c) {
+			continue
+		}
+		p, err := m.Fit(history, e.periods)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("fit %s: %w", m.Name(), err))
+			continue
+		}
+		e.fitted[c], fittedAny = p, true
+	}
+	// None of the chosen ones fits the whole history: take the first that does, alone.
+	for c, m := range e.candidates {
+		if fittedAny {
+			break
+		}
+		if usesCandidate(e.weights, c) {
+			continue // already failed above
+		}
+		p, err := m.Fit(history, e.periods)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("fit %s: %w", m.Name(), err))
+			continue
+		}
+		e.fitted[c], fittedAny = p, true
+		for h := range e.weights {
+			clear(e.weights[h])
+			e.weights[h][c] = 1
+		}
+		e.errs = make([][]float64, horizon) // the errors measured were another method's
+	}
+	if !fittedAny {
+		e.fitted = nil
+		return errors.Join(append(errs, errors.New("no method could be fitted"))...)
+	}
+	e.info.Weights = map[string][2]float64{}
+	for c, m := range e.candidates {
+		if e.fitted[c] != nil {
+			e.info.Weights[m.Name()] = [2]float64{e.weights[0][c], e.weights[horizon-1][c]}
+		}
+	}
+	return nil
+}
+
+func usesCandidate(weights [][]float64, c int) bool {
+	for _, w := range weights {
+		if w[c] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// combineTop is how many of the best candidates auto combines at each step. Averaging a few good
+// forecasts is more robust than betting on the single best one measured on two days.
+const combineTop = 3
+
+// weigh returns per-step weights over the candidates that sum to 1. With one candidate, or no
+// errors to judge by, it is the first candidate that could fit (candidates are listed most
+// trusted first). Otherwise the combineTop candidates with the lowest mean squared error at a
+// step (smoothed over neighbouring steps, so the choice does not flicker from step to step)
+// share it in proportion to the inverse of that error.
+func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int) [][]float64 {
+	weights := make([][]float64, horizon)
+	for h := range weights {
+		weights[h] = make([]float64, k)
+	}
+	fallback := 0
+	for c := range k {
+		if len(origins) == 0 || pred[c] != nil {
+			fallback = c
+			break
+		}
+	}
+	if k == 1 || len(origins) < minCalibrationErrors {
+		for h := range weights {
+			weights[h][fallback] = 1
+		}
+		return weights
+	}
+	// mse[c][h]
+	mse := make([][]float64, k)
+	for c := range k {
+		if pred[c] == nil {
+			continue
+		}
+		mse[c] = make([]float64, horizon)
+		count := make([]int, horizon)
+		for i, o := range origins {
+			for h := range horizon {
+				if a := v[o+h]; finite(a) {
+					d := a - pred[c][i][h]
+					mse[c][h] += d * d
+					count[h]++
+				}
+			}
+		}
+		for h := range horizon {
+			if count[h] > 0 {
+				mse[c][h] /= float64(count[h])
+			} else {
+				mse[c][h] = math.Inf(1)
+			}
+		}
+	}
+	type score struct {
+		c   int
+		mse float64
+	}
+	for h := range horizon {
+		lo, hi := max(0, h-2), min(horizon, h+3)
+		var scores []score
+		for c := range k {
+			if mse[c] == nil {
+				continue
+			}
+			s := 0.0
+			for j := lo; j < hi; j++ {
+				s += mse[c][j]
+			}
+			scores = append(scores, score{c, s / float64(hi-lo)})
+		}
+		slices.SortStableFunc(scores, func(a, b score) int {
+			switch {
+			case a.mse < b.mse:
+				return -1
+			case a.mse > b.mse:
+				return 1
+			}
+			return 0
+		})
+		if len(scores) == 0 { // no candidate could fit on the training part
+			weights[h][fallback] = 1
+			continue
+		}
+		scores = scores[:min(combineTop, len(scores))]
+		if best := scores[0].mse; best == 0 || math.IsInf(best, 1) || math.IsNaN(best) {
+			weights[h][scores[0].c] = 1 // a perfect (or unjudgeable) best: take it alone
+			continue
+		}
+		total := 0.0
+		for _, s := range scores {
+			total += 1 / s.mse
+		}
+		for _, s := range scores {
+			weights[h][s.c] = (1 / s.mse) / total
+		}
+	}
+	return weights
+}
+
+// seasonalPeriods returns the pinned periods in steps, or those detected in history.
+func (e *Engine) seasonalPeriods(history series.Series) []int {
+	if len(e.cfg.Periods) == 0 {
+		return DetectPeriods(history)
+	}
+	ps := make([]int, 0, len(e.cfg.Periods))
+	for _, d := range e.cfg.Periods {
+		ps = append(ps, durationSteps(d, history.Step))
+	}
+	slices.Sort(ps)
+	return slices.Compact(ps)
+}

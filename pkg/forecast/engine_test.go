@@ -1,0 +1,162 @@
+package forecast
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/series"
+)
+
+// engineFake is a Method whose forecast is the true continuation of a known function plus a
+// fixed bias, and which counts its fits.
+type engineFake struct {
+	name string
+	f    func(i int) float64
+	bias float64
+	err  error
+	fits *int
+}
+
+func (m engineFake) Name() string { return m.name }
+func (m engineFake) Fit(series.Series, []int) (Predictor, error) {
+	if m.fits != nil {
+		*m.fits++
+	}
+	if m.err != nil {
+		return nil, m.err
+	}
+	return m, nil
+}
+func (m engineFake) Predict(h series.Series, dst []float64) {
+	// Indices are minutes since synthStart.
+	first := int(h.Start.Sub(synthStart) / h.Step)
+	for i := range dst {
+		dst[i] = m.f(first+h.Len()+i) + m.bias
+	}
+}
+
+func TestEngineRefitSchedule(t *testing.T) {
+	fits := 0
+	f := sine(100, 50, 1440)
+	e := NewEngine("fake", EngineConfig{RefitEvery: time.Hour, Periods: []time.Duration{24 * time.Hour}},
+		engineFake{name: "fake", f: f, fits: &fits})
+	s := synth(4*1440, time.Minute, f)
+	forecastAt := func(end int) {
+		t.Helper()
+		if _, err := e.Forecast(s.Before(s.Time(end)), 30, 0.9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forecastAt(3 * 1440)
+	// One fit on the training part, one on everything.
+	if fits != 2 {
+		t.Fatalf("fits after the first forecast = %d, want 2", fits)
+	}
+	forecastAt(3*1440 + 59) // 59 minutes of new data: no refit
+	if fits != 2 {
+		t.Errorf("fits after 59 minutes = %d, want 2", fits)
+	}
+	forecastAt(3*1440 + 60) // an hour: refit
+	if fits != 4 {
+		t.Errorf("fits after an hour = %d, want 4", fits)
+	}
+	forecastAt(2 * 1440) // history went back (a new backtest): refit
+	if fits != 6 {
+		t.Errorf("fits after going back = %d, want 6", fits)
+	}
+	if got := e.Info(); !got.FittedAt.Equal(s.Time(2*1440)) || len(got.Periods) != 1 || got.Periods[0] != 1440 || got.Cold {
+		t.Errorf("Info() = %+v, want fitted at %v with periods [1440], not cold", got, s.Time(2*1440))
+	}
+}
+
+func TestEngineAutoWeighsByError(t *testing.T) {
+	f := withNoise(sine(100, 50, 1440), 1, 7)
+	good := engineFake{name: "good", f: f}
+	biased := engineFake{name: "biased", f: f, bias: 30}
+	broken := engineFake{name: "broken", err: errors.New("singular matrix")}
+	e := NewEngine(Auto, EngineConfig{Periods: []time.Duration{24 * time.Hour}}, broken, biased, good)
+	s := synth(4*1440, time.Minute, f)
+	fc, err := e.Forecast(s, 10, 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.Info().Weights
+	if w["good"][0] < 0.99 || w["biased"][0] > 0.01 {
+		t.Errorf("weights = %v, want nearly all on the unbiased method", w)
+	}
+	if _, ok := w["broken"]; ok {
+		t.Errorf("weights = %v, want none for a method that cannot fit", w)
+	}
+	for h, p := range fc.Point {
+		if want := f(s.Len() + h); math.Abs(p-want) > 0.5 {
+			t.Errorf("Point[%d] = %v, want about %v", h, p, want)
+		}
+	}
+}
+
+func TestEngineAllMethodsFail(t *testing.T) {
+	e := NewEngine(Auto, EngineConfig{}, engineFake{name: "a", err: errors.New("no")}, engineFake{name: "b", err: errors.New("nope")})
+	_, err := e.Forecast(synth(3*1440, time.Minute, sine(10, 1, 1440)), 5, 0.9)
+	if err == nil || !strings.Contains(err.Error(), "no method could be fitted") || !strings.Contains(err.Error(), "fit b: nope") {
+		t.Errorf("Forecast() error = %v, want one naming each failure", err)
+	}
+}
+
+// TestEngineCalibratedBand checks the split-conformal band on a series with known noise: a
+// perfect point forecast of the signal, uniform noise in [0, 10): the p90 band is about 9 wide.
+func TestEngineCalibratedBand(t *testing.T) {
+	signal := sine(100, 50, 1440)
+	noisy := func(i int) float64 { return signal(i) + 10*math.Mod(float64(i)*0.6180339887, 1) }
+	e := NewEngine("fake", EngineConfig{Periods: []time.Duration{24 * time.Hour}}, engineFake{name: "fake", f: signal})
+	fc, err := e.Forecast(synth(6*1440, time.Minute, noisy), 5, 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := range fc.Point {
+		if w := fc.Upper[h] - fc.Point[h]; w < 8 || w > 10 {
+			t.Errorf("band width at step %d = %v, want about 9 (the p90 of uniform [0, 10))", h, w)
+		}
+	}
+	if e.Info().Cold {
+		t.Error("Info().Cold = true with six days of history")
+	}
+}
+
+func TestEngineColdStart(t *testing.T) {
+	e := NewEngine("fake", EngineConfig{}, naive{})
+	fc, err := e.Forecast(synth(6, time.Minute, func(i int) float64 { return float64(10 + 2*(i%2)) }), 4, 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Info().Cold {
+		t.Error("Info().Cold = false with 6 points of history")
+	}
+	for h, u := range fc.Upper {
+		if want := fc.Point[h] + 2*math.Sqrt(float64(h+1)); math.Abs(u-want) > 1e-9 {
+			t.Errorf("Upper[%d] = %v, want %v (the step-to-step change times sqrt(h))", h, u, want)
+		}
+	}
+}
+
+func TestDataWarnings(t *testing.T) {
+	counter := synth(600, time.Minute, func(i int) float64 { return float64(1000 + i*7 - 4200*(i/300)) })
+	tests := map[string]struct {
+		s    series.Series
+		want string
+	}{
+		"raw counter with a reset": {counter, "raw counter"},
+		"negative values":          {synth(100, time.Minute, func(i int) float64 { return float64(i%5 - 2) }), "negative values"},
+		"a real load":              {synth(600, time.Minute, withNoise(sine(100, 50, 1440), 5, 1)), ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := strings.Join(dataWarnings(tc.s), "; ")
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("dataWarnings() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,280 @@
+// Package sim evaluates Kedastral offline on recorded traces: rolling-origin backtests of the
+// forecasting models (and, later, closed-loop scaling simulations). It runs the same model code
+// the agent runs, on data time, with no look-ahead: at each origin a model sees only the window
+// of history before it.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/series"
+)
+
+// BacktestConfig is a rolling-origin evaluation, with the meanings of the Kedastral project's
+// backtest flags, so that its users can compare directly.
+type BacktestConfig struct {
+	// Window is the history a model sees at each origin.
+	Window time.Duration
+	// Horizon is how far ahead each origin forecasts.
+	Horizon time.Duration
+	// Stride is the distance between origins.
+	Stride time.Duration
+	// Quantile is the upper quantile evaluated, in (0.5, 1).
+	Quantile float64
+	// Report lists the lead times reported (those within Horizon and at least one step).
+	Report []time.Duration
+}
+
+// DefaultReport are the lead times reported by default.
+var DefaultReport = []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour}
+
+// Validate reports every problem with the configuration for a series of the given step.
+func (c BacktestConfig) Validate(step time.Duration) error {
+	var errs []error
+	if step <= 0 {
+		errs = append(errs, fmt.Errorf("step must be > 0 (got %v)", step))
+		return errors.Join(errs...)
+	}
+	if c.Window < step {
+		errs = append(errs, fmt.Errorf("window must be >= the step %v (got %v)", step, c.Window))
+	}
+	if c.Horizon < step {
+		errs = append(errs, fmt.Errorf("horizon must be >= the step %v (got %v)", step, c.Horizon))
+	}
+	if c.Stride < step {
+		errs = append(errs, fmt.Errorf("stride must be >= the step %v (got %v)", step, c.Stride))
+	}
+	if !(c.Quantile > 0.5 && c.Quantile < 1) {
+		errs = append(errs, fmt.Errorf("quantile must be in (0.5, 1) (got %v)", c.Quantile))
+	}
+	return errors.Join(errs...)
+}
+
+// Row is one forecast step of one origin, as --forecasts-out writes it.
+type Row struct {
+	Origin, Target time.Time
+	H              int // 1-based steps ahead
+	Actual         float64
+	Point, Upper   float64
+	Model          string
+}
+
+// Stats are the errors at one lead time over all origins.
+type Stats struct {
+	Lead time.Duration `json:"lead"`
+	// N is the number of forecasts scored (origins whose actual at this lead was present).
+	N int `json:"n"`
+	// MASE is the mean absolute error scaled, origin by origin, by the in-sample one-day
+	// seasonal-naive mean absolute error of the window the model saw (one-step naive when the
+	// window is shorter than two days). Below 1: better than that baseline was in-sample.
+	MASE  float64 `json:"mase"`
+	SMAPE float64 `json:"smape"` // percent, 0–200
+	MAE   float64 `json:"mae"`
+	RMSE  float64 `json:"rmse"`
+	// Coverage is the share of actuals at or below the upper quantile.
+	Coverage float64 `json:"coverage"`
+	// Pinball is the mean pinball (quantile) loss of the upper quantile, scaled like MASE.
+	Pinball float64 `json:"pinball"`
+}
+
+// Result is one model's backtest.
+type Result struct {
+	Model   string  `json:"model"`
+	Origins int     `json:"origins"`
+	Stats   []Stats `json:"stats"`
+	// Coverage is the share of all actuals (every lead) at or below the upper quantile.
+	Coverage float64 `json:"coverage"`
+	// Fits counts refits; FitSeconds is the mean duration of a Forecast call that refit, and
+	// PredictSeconds of one that did not (the agent's per-cycle cost).
+	Fits           int     `json:"fits"`
+	FitSeconds     float64 `json:"fitSeconds"`
+	PredictSeconds float64 `json:"predictSeconds"`
+}
+
+// Backtest evaluates the model made by newModel on s. progress, when not nil, is called after
+// each origin with the count done and the total; rows, when not nil, receives every forecast
+// step. It returns when done or when ctx ends (with ctx's error).
+func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Model, error), cfg BacktestConfig,
+	progress func(done, total int), rows func(Row) error) (Result, error) {
+	if err := cfg.Validate(s.Step); err != nil {
+		return Result{}, err
+	}
+	model, err := newModel()
+	if err != nil {
+		return Result{}, err
+	}
+	window := int(cfg.Window / s.Step)
+	horizon := int(cfg.Horizon / s.Step)
+	stride := int(cfg.Stride / s.Step)
+	var origins []int
+	for o := window; o+horizon <= s.Len(); o += stride {
+		origins = append(origins, o)
+	}
+	if len(origins) == 0 {
+		return Result{}, fmt.Errorf("the series (%d points of %v) is shorter than window + horizon (%v + %v)",
+			s.Len(), s.Step, cfg.Window, cfg.Horizon)
+	}
+	var leads []int // 0-based step index of each reported lead
+	var reported []time.Duration
+	for _, l := range cfg.Report {
+		if h := int(l / s.Step); h >= 1 && h <= horizon && time.Duration(h)*s.Step == l {
+			leads = append(leads, h-1)
+			reported = append(reported, l)
+		}
+	}
+	seasonLag := int(24 * time.Hour / s.Step)
+	if window < 2*seasonLag {
+		seasonLag = 1
+	}
+
+	type acc struct {
+		n, covered              int
+		ase, smape, ae, se, pin float64
+	}
+	accs := make([]acc, len(leads))
+	var covered, scored, fits int
+	var fitTime, predictTime time.Duration
+	var lastFit time.Time
+	info, reportsFits := model.(interface{ Info() forecast.FitInfo })
+
+	for i, o := range origins {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		hist := series.Series{Start: s.Time(o - window), Step: s.Step, Values: s.Values[o-window : o]}
+		began := time.Now()
+		fc, err := model.Forecast(hist, horizon, cfg.Quantile)
+		took := time.Since(began)
+		if err != nil {
+			if errors.Is(err, forecast.ErrNoData) {
+				continue // nothing to forecast from: the agent would not publish either
+			}
+			return Result{}, fmt.Errorf("origin %s: %w", s.Time(o).Format(time.RFC3339), err)
+		}
+		if reportsFits && !info.Info().FittedAt.Equal(lastFit) {
+			lastFit = info.Info().FittedAt
+			fits++
+			fitTime += took
+		} else {
+			predictTime += took
+		}
+		scale := mase(hist.Values, seasonLag)
+		for h := range horizon {
+			a := s.Values[o+h]
+			if !isFinite(a) {
+				continue
+			}
+			scored++
+			if a <= fc.Upper[h] {
+				covered++
+			}
+			if rows != nil {
+				if err := rows(Row{Origin: s.Time(o), Target: s.Time(o + h), H: h + 1, Actual: a,
+					Point: fc.Point[h], Upper: fc.Upper[h], Model: model.Name()}); err != nil {
+					return Result{}, err
+				}
+			}
+		}
+		for j, h := range leads {
+			a := s.Values[o+h]
+			if !isFinite(a) {
+				continue
+			}
+			p, u := fc.Point[h], fc.Upper[h]
+			ac := &accs[j]
+			ac.n++
+			d := a - p
+			ac.ae += math.Abs(d)
+			ac.se += d * d
+			if scale > 0 {
+				ac.ase += math.Abs(d) / scale
+				ac.pin += pinball(a, u, cfg.Quantile) / scale
+			}
+			if den := math.Abs(a) + math.Abs(p); den > 0 {
+				ac.smape += 200 * math.Abs(d) / den
+			}
+			if a <= u {
+				ac.covered++
+			}
+		}
+		if progress != nil {
+			progress(i+1, len(origins))
+		}
+	}
+
+	r := Result{Model: model.Name(), Origins: len(origins), Fits: fits}
+	for j, ac := range accs {
+		st := Stats{Lead: reported[j], N: ac.n}
+		if ac.n > 0 {
+			n := float64(ac.n)
+			st.MASE, st.SMAPE, st.MAE, st.RMSE = ac.ase/n, ac.smape/n, ac.ae/n, math.Sqrt(ac.se/n)
+			st.Coverage, st.Pinball = float64(ac.covered)/n, ac.pin/n
+		}
+		r.Stats = append(r.Stats, st)
+	}
+	if scored > 0 {
+		r.Coverage = float64(covered) / float64(scored)
+	}
+	if fits > 0 {
+		r.FitSeconds = fitTime.Seconds() / float64(fits)
+	}
+	if n := len(origins) - fits; n > 0 {
+		r.PredictSeconds = predictTime.Seconds() / float64(n)
+	}
+	return r, nil
+}
+
+// mase returns the in-sample mean absolute error of the lag-lag naive forecast over v (the MASE
+// denominator), or 0 when it cannot be computed.
+func mase(v []float64, lag int) float64 {
+	sum, n := 0.0, 0
+	for i := lag; i < len(v); i++ {
+		if isFinite(v[i]) && isFinite(v[i-lag]) {
+			sum += math.Abs(v[i] - v[i-lag])
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// pinball is the quantile loss of forecast u of the q-quantile for actual a.
+func pinball(a, u, q float64) float64 {
+	if a > u {
+		return q * (a - u)
+	}
+	return (1 - q) * (u - a)
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// InferStep returns the most common spacing between consecutive samples.
+func InferStep(samples []series.Sample) (time.Duration, error) {
+	if len(samples) < 2 {
+		return 0, errors.New("need at least two samples to infer the step")
+	}
+	counts := map[time.Duration]int{}
+	for i := 1; i < len(samples); i++ {
+		counts[samples[i].T.Sub(samples[i-1].T)]++
+	}
+	steps := make([]time.Duration, 0, len(counts))
+	for d := range counts {
+		steps = append(steps, d)
+	}
+	slices.Sort(steps)
+	best := steps[0]
+	for _, d := range steps {
+		if counts[d] > counts[best] {
+			best = d
+		}
+	}
+	return best, nil
+}

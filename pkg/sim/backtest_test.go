@@ -1,0 +1,139 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/series"
+)
+
+var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+// spyModel forecasts a constant and records what it was shown, to prove there is no
+// look-ahead.
+type spyModel struct {
+	point, upper float64
+	ends         []time.Time
+	lastValues   []float64
+}
+
+var _ forecast.Model = (*spyModel)(nil)
+
+func (m *spyModel) Name() string { return "spy" }
+func (m *spyModel) Forecast(h series.Series, horizon int, _ float64) (forecast.Forecast, error) {
+	m.ends = append(m.ends, h.End())
+	m.lastValues = append(m.lastValues, h.Values[h.Len()-1])
+	fc := forecast.Forecast{Point: make([]float64, horizon), Upper: make([]float64, horizon)}
+	for i := range fc.Point {
+		fc.Point[i], fc.Upper[i] = m.point, m.upper
+	}
+	return fc, nil
+}
+
+func ramp(n int) series.Series {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(i)
+	}
+	return series.Series{Start: t0, Step: time.Minute, Values: v}
+}
+
+func TestBacktestNoLookAhead(t *testing.T) {
+	s := ramp(100)
+	m := &spyModel{point: 50, upper: 60}
+	cfg := BacktestConfig{Window: 10 * time.Minute, Horizon: 5 * time.Minute, Stride: 7 * time.Minute, Quantile: 0.9,
+		Report: []time.Duration{time.Minute, 5 * time.Minute}}
+	var rows []Row
+	res, err := Backtest(t.Context(), s, func() (forecast.Model, error) { return m, nil }, cfg, nil,
+		func(r Row) error { rows = append(rows, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Origins at 10, 17, ..., 94 (94+5 <= 100): 13 of them.
+	if res.Origins != 13 || len(m.ends) != 13 {
+		t.Fatalf("origins = %d (model called %d times), want 13", res.Origins, len(m.ends))
+	}
+	for i, end := range m.ends {
+		origin := t0.Add(time.Duration(10+7*i) * time.Minute)
+		if !end.Equal(origin) || m.lastValues[i] != float64(10+7*i-1) {
+			t.Errorf("origin %d: model saw history ending %v with last value %v, want %v and %v (nothing at or after the origin)",
+				i, end, m.lastValues[i], origin, 10+7*i-1)
+		}
+	}
+	if len(rows) != 13*5 {
+		t.Errorf("rows = %d, want %d", len(rows), 13*5)
+	}
+	// Recompute lead 1 from the rows: actual = origin index, forecast 50.
+	var ae float64
+	var covered int
+	for _, r := range rows {
+		if r.H == 1 {
+			ae += math.Abs(r.Actual - 50)
+			if r.Actual <= 60 {
+				covered++
+			}
+		}
+	}
+	st := res.Stats[0]
+	if st.Lead != time.Minute || st.N != 13 || math.Abs(st.MAE-ae/13) > 1e-9 || math.Abs(st.Coverage-float64(covered)/13) > 1e-9 {
+		t.Errorf("lead-1 stats = %+v, want N 13, MAE %v, coverage %v", st, ae/13, float64(covered)/13)
+	}
+	// On a ramp the one-step naive error is 1 in-sample (the window is under two days), so MASE = MAE.
+	if math.Abs(st.MASE-st.MAE) > 1e-9 {
+		t.Errorf("MASE = %v, want MAE %v on a unit ramp", st.MASE, st.MAE)
+	}
+}
+
+func TestBacktestErrors(t *testing.T) {
+	s := ramp(30)
+	newModel := func() (forecast.Model, error) { return &spyModel{}, nil }
+	tests := map[string]struct {
+		cfg  BacktestConfig
+		want []string
+	}{
+		"everything wrong": {
+			cfg:  BacktestConfig{Window: time.Second, Horizon: 0, Stride: -time.Minute, Quantile: 1},
+			want: []string{"window must be >=", "horizon must be >=", "stride must be >=", "quantile must be in (0.5, 1)"},
+		},
+		"series too short": {
+			cfg:  BacktestConfig{Window: time.Hour, Horizon: time.Minute, Stride: time.Minute, Quantile: 0.9},
+			want: []string{"shorter than window + horizon"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Backtest(t.Context(), s, newModel, tc.cfg, nil, nil)
+			if err == nil {
+				t.Fatalf("Backtest() error = nil, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Backtest() error = %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBacktestCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	cfg := BacktestConfig{Window: 10 * time.Minute, Horizon: 5 * time.Minute, Stride: time.Minute, Quantile: 0.9}
+	if _, err := Backtest(ctx, ramp(100), func() (forecast.Model, error) { return &spyModel{}, nil }, cfg, nil, nil); err == nil {
+		t.Error("Backtest(cancelled) error = nil, want the context's")
+	}
+}
+
+func TestInferStep(t *testing.T) {
+	samples := []series.Sample{{T: t0}, {T: t0.Add(5 * time.Minute)}, {T: t0.Add(10 * time.Minute)}, {T: t0.Add(20 * time.Minute)}}
+	if got, err := InferStep(samples); err != nil || got != 5*time.Minute {
+		t.Errorf("InferStep() = %v, %v, want 5m", got, err)
+	}
+	if _, err := InferStep(samples[:1]); err == nil {
+		t.Error("InferStep(one sample) error = nil, want one")
+	}
+}
