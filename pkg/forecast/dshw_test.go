@@ -93,27 +93,3 @@ func TestDSHWNASA(t *testing.T) {
 		t.Errorf("%s: MAE = %.4g, want < 3 × last-value MAE %.4g", m.Name(), mae, naive)
 	}
 }
-
-func BenchmarkDSHWFit(b *testing.B) {
-	s, periods := hwBenchSeries()
-	m := newDSHW()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Fit(s, periods); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkDSHWPredict(b *testing.B) {
-	s, periods := hwBenchSeries()
-	p, err := newDSHW().Fit(s, periods)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dst := make([]float64, 60)
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Predict(s, dst)
-	}
-}

@@ -25,7 +25,7 @@ const (
 const (
 	// calibrationOrigins bounds the rolling origins in the held-out span. Each costs one
 	// Predict per candidate method.
-	calibrationOrigins = 64
+	calibrationOrigins = 96
 	// minCalibrationErrors is the fewest errors at a step for which the empirical quantile is
 	// used; below it the cold-start width is used instead. With n errors the conformal
 	// q-quantile is the ceil((n+1)q)-th smallest: for q = 0.9 that is the largest error up to
@@ -205,26 +205,42 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	}
 	e.weights = weigh(pred, origins, history.Values, horizon, k)
 
-	// The combination's errors.
+	// The combination's errors, for the band. Choosing the weights on the same origins would make
+	// those errors look smaller than live ones (the choice has seen them), so with several
+	// candidates the origins are split in two interleaved halves and each half's errors are
+	// measured with the weights chosen on the other half (cross-fitting).
 	e.errs = make([][]float64, horizon)
-	for i, o := range origins {
-		for h := range horizon {
-			a := history.Values[o+h]
-			if !finite(a) {
-				continue
-			}
-			f, ok := 0.0, true
-			for c := range k {
-				if w := e.weights[h][c]; w > 0 {
-					if pred[c] == nil { // the fallback candidate could not fit the training part
-						ok = false
-						break
-					}
-					f += w * pred[c][i][h]
+	halves := [2][]int{}
+	for i := range origins {
+		halves[i%2] = append(halves[i%2], i)
+	}
+	crossFit := k > 1 && len(halves[1]) >= minCalibrationErrors
+	for half, idx := range halves {
+		w := e.weights
+		if crossFit {
+			other := halves[1-half]
+			w = weigh(pickOrigins(pred, other), pickInts(origins, other), history.Values, horizon, k)
+		}
+		for _, i := range idx {
+			o := origins[i]
+			for h := range horizon {
+				a := history.Values[o+h]
+				if !finite(a) {
+					continue
 				}
-			}
-			if ok {
-				e.errs[h] = append(e.errs[h], a-clamp(f))
+				f, ok := 0.0, true
+				for c := range k {
+					if wc := w[h][c]; wc > 0 {
+						if pred[c] == nil { // the fallback candidate could not fit the training part
+							ok = false
+							break
+						}
+						f += wc * pred[c][i][h]
+					}
+				}
+				if ok {
+					e.errs[h] = append(e.errs[h], a-clamp(f))
+				}
 			}
 		}
 	}
@@ -281,6 +297,29 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	return nil
 }
 
+// pickOrigins returns the forecasts of the origins at indices idx, per candidate.
+func pickOrigins(pred [][][]float64, idx []int) [][][]float64 {
+	out := make([][][]float64, len(pred))
+	for c, p := range pred {
+		if p == nil {
+			continue
+		}
+		out[c] = make([][]float64, len(idx))
+		for j, i := range idx {
+			out[c][j] = p[i]
+		}
+	}
+	return out
+}
+
+func pickInts(v, idx []int) []int {
+	out := make([]int, len(idx))
+	for j, i := range idx {
+		out[j] = v[i]
+	}
+	return out
+}
+
 func usesCandidate(weights [][]float64, c int) bool {
 	for _, w := range weights {
 		if w[c] > 0 {
@@ -298,7 +337,9 @@ const combineTop = 3
 // errors to judge by, it is the first candidate that could fit (candidates are listed most
 // trusted first). Otherwise the combineTop candidates with the lowest mean squared error at a
 // step (smoothed over neighbouring steps, so the choice does not flicker from step to step)
-// share it in proportion to the inverse of that error.
+// share it in proportion to the inverse of that error. Squared rather than absolute error:
+// a method that is usually close but sometimes far off (a seasonal copy of yesterday's burst)
+// is the one to avoid when the cost of a miss is an outage.
 func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int) [][]float64 {
 	weights := make([][]float64, horizon)
 	for h := range weights {
@@ -317,53 +358,53 @@ func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int) [][]f
 		}
 		return weights
 	}
-	// mse[c][h]
-	mse := make([][]float64, k)
+	// loss[c][h]: the mean squared error of candidate c at step h.
+	loss := make([][]float64, k)
 	for c := range k {
 		if pred[c] == nil {
 			continue
 		}
-		mse[c] = make([]float64, horizon)
+		loss[c] = make([]float64, horizon)
 		count := make([]int, horizon)
 		for i, o := range origins {
 			for h := range horizon {
 				if a := v[o+h]; finite(a) {
 					d := a - pred[c][i][h]
-					mse[c][h] += d * d
+					loss[c][h] += d * d
 					count[h]++
 				}
 			}
 		}
 		for h := range horizon {
 			if count[h] > 0 {
-				mse[c][h] /= float64(count[h])
+				loss[c][h] /= float64(count[h])
 			} else {
-				mse[c][h] = math.Inf(1)
+				loss[c][h] = math.Inf(1)
 			}
 		}
 	}
 	type score struct {
-		c   int
-		mse float64
+		c    int
+		loss float64
 	}
 	for h := range horizon {
 		lo, hi := max(0, h-2), min(horizon, h+3)
 		var scores []score
 		for c := range k {
-			if mse[c] == nil {
+			if loss[c] == nil {
 				continue
 			}
 			s := 0.0
 			for j := lo; j < hi; j++ {
-				s += mse[c][j]
+				s += loss[c][j]
 			}
 			scores = append(scores, score{c, s / float64(hi-lo)})
 		}
 		slices.SortStableFunc(scores, func(a, b score) int {
 			switch {
-			case a.mse < b.mse:
+			case a.loss < b.loss:
 				return -1
-			case a.mse > b.mse:
+			case a.loss > b.loss:
 				return 1
 			}
 			return 0
@@ -373,16 +414,16 @@ func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int) [][]f
 			continue
 		}
 		scores = scores[:min(combineTop, len(scores))]
-		if best := scores[0].mse; best == 0 || math.IsInf(best, 1) || math.IsNaN(best) {
+		if best := scores[0].loss; best == 0 || math.IsInf(best, 1) || math.IsNaN(best) {
 			weights[h][scores[0].c] = 1 // a perfect (or unjudgeable) best: take it alone
 			continue
 		}
 		total := 0.0
 		for _, s := range scores {
-			total += 1 / s.mse
+			total += 1 / s.loss
 		}
 		for _, s := range scores {
-			weights[h][s.c] = (1 / s.mse) / total
+			weights[h][s.c] = (1 / s.loss) / total
 		}
 	}
 	return weights

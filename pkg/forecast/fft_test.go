@@ -254,36 +254,3 @@ func fftCorrelation(a, b []float64) float64 {
 	}
 	return c / float64(len(a)) / (sa * sb)
 }
-
-func fftBenchSeries() series.Series {
-	return synth(20160, time.Minute, withNoise(func(i int) float64 {
-		return 100 + 40*math.Sin(2*math.Pi*float64(i)/1440) + 10*math.Sin(2*math.Pi*float64(i)/10080)
-	}, 10, 27))
-}
-
-func BenchmarkFFTFit(b *testing.B) {
-	s := fftBenchSeries()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (fftDSP{}).Fit(s, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkFFTPredict(b *testing.B) {
-	s := fftBenchSeries()
-	for name, m := range map[string]fftDSP{"crane": {}, "level correction": {levelSteps: 15}} {
-		b.Run(name, func(b *testing.B) {
-			p, err := m.Fit(s, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			dst := make([]float64, 60)
-			b.ReportAllocs()
-			for b.Loop() {
-				p.Predict(s, dst)
-			}
-		})
-	}
-}

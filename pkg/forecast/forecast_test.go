@@ -344,6 +344,12 @@ func TestNASATrace(t *testing.T) {
 		absErr         float64 // at step horizon
 	}
 	scores := map[string]*score{}
+	// One model per name across the origins, as in the agent and the backtest: it refits
+	// on its own schedule as the origin moves forward.
+	models := map[string]forecast.Model{}
+	for _, name := range forecast.Names() {
+		models[name] = mustNew(t, name, forecast.Options{})
+	}
 	var naiveErr float64
 	var origins int
 	for o := 24 * 60; o+horizon <= s.Len(); o += 29 {
@@ -353,7 +359,7 @@ func TestNASATrace(t *testing.T) {
 		naiveErr += math.Abs(actual - last)
 		origins++
 		for _, name := range forecast.Names() {
-			fc, err := mustNew(t, name, forecast.Options{}).Forecast(past, horizon, q)
+			fc, err := models[name].Forecast(past, horizon, q)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -308,37 +308,3 @@ func TestHoltWintersNASA(t *testing.T) {
 		})
 	}
 }
-
-// hwBenchSeries is 14 days at 1 minute (20,160 points) of a noisy load with daily and weekly
-// cycles, and its periods.
-func hwBenchSeries() (series.Series, []int) {
-	day, week := 1440, 10080
-	f := withNoise(func(i int) float64 {
-		return 100 + 40*math.Sin(2*math.Pi*float64(i)/float64(day)) + 15*math.Sin(2*math.Pi*float64(i)/float64(week))
-	}, 5, 11)
-	return synth(2*week, time.Minute, f), []int{day, week}
-}
-
-func BenchmarkHoltWintersFit(b *testing.B) {
-	s, periods := hwBenchSeries()
-	m := newHoltWinters(hwDefaultSeasonal, hwDefaultDamped)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Fit(s, periods); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkHoltWintersPredict(b *testing.B) {
-	s, periods := hwBenchSeries()
-	p, err := newHoltWinters(hwDefaultSeasonal, hwDefaultDamped).Fit(s, periods)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dst := make([]float64, 60)
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Predict(s, dst)
-	}
-}

@@ -339,3 +339,29 @@ func BenchmarkMSTLPredict(b *testing.B) {
 		p.Predict(s, dst)
 	}
 }
+
+func TestMSTLAndDHROtherSteps(t *testing.T) {
+	// Steps other than the 1 and 5 minutes of the contract: a daily sine is still forecast
+	// from its phase.
+	cases := map[string]struct {
+		step time.Duration
+		days int
+	}{
+		"15 seconds, 3 days": {step: 15 * time.Second, days: 3},
+		"1 hour, 10 days":    {step: time.Hour, days: 10},
+	}
+	for name, tc := range cases {
+		for _, m := range []Method{mstlMethod{}, dhrMethod{}} {
+			t.Run(name+"/"+m.Name(), func(t *testing.T) {
+				day := durationSteps(24*time.Hour, tc.step)
+				f := sine(100, 50, day)
+				n := tc.days * day
+				s := synth(n, tc.step, f)
+				got := predict(t, m, s, []int{day}, s, 12)
+				if e := mstlMaxAbsErr(got, n, f); e > 2 {
+					t.Errorf("Predict() = %.1f, largest error %.2f, want <= 2", got, e)
+				}
+			})
+		}
+	}
+}
