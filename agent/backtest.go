@@ -39,7 +39,7 @@ type backtestFlags struct {
 	inputs                        []string
 	model, format, forecastsOut   string
 	step, window, horizon, stride string
-	refit, periods                string
+	refit, periods, calibration   string
 	quantile                      float64
 	progress                      bool
 }
@@ -67,6 +67,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.format, "format", "text", "text or json")
 	fs.StringVar(&f.forecastsOut, "forecasts-out", "", "write every forecast step to this CSV: origin,target,h,actual,point,upper,model")
 	fs.StringVar(&f.refit, "refit", forecast.DefaultRefitEvery.String(), "refit interval, in data time (as KEDASTRAL_REFIT_INTERVAL)")
+	fs.StringVar(&f.calibration, "calibration", forecast.DefaultCalibration.String(), "history held out at each refit to measure errors (band, auto's choice)")
 	fs.StringVar(&f.periods, "periods", "", "pin the seasonal periods, e.g. 24h,7d (default: detected, as the agent does)")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -225,7 +226,7 @@ func (f backtestFlags) parse() (sim.BacktestConfig, []string, forecast.Options, 
 	}
 	cfg := sim.BacktestConfig{Window: dur("window", f.window), Horizon: dur("horizon", f.horizon),
 		Stride: dur("stride", f.stride), Quantile: f.quantile, Report: sim.DefaultReport}
-	opts := forecast.Options{RefitEvery: dur("refit", f.refit)}
+	opts := forecast.Options{RefitEvery: dur("refit", f.refit), Calibration: dur("calibration", f.calibration)}
 	if f.periods != "" {
 		for p := range strings.SplitSeq(f.periods, ",") {
 			opts.Periods = append(opts.Periods, dur("periods", strings.TrimSpace(p)))

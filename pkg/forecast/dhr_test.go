@@ -189,26 +189,3 @@ func TestDHRDesignHarmonics(t *testing.T) {
 func TestDHRNASA(t *testing.T) {
 	mstlCheckNASA(t, dhrMethod{})
 }
-
-func BenchmarkDHRFit(b *testing.B) {
-	s := mstlBenchSeries()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (dhrMethod{}).Fit(s, []int{1440, 10080}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkDHRPredict(b *testing.B) {
-	s := mstlBenchSeries()
-	p, err := dhrMethod{}.Fit(s, []int{1440, 10080})
-	if err != nil {
-		b.Fatal(err)
-	}
-	dst := make([]float64, 60)
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Predict(s, dst)
-	}
-}

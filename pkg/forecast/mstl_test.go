@@ -5,8 +5,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/kedastral/kedastral/pkg/series"
 )
 
 func TestMSTLContract(t *testing.T) {
@@ -308,36 +306,6 @@ func mstlCheckNASA(t *testing.T, m Method) {
 
 func TestMSTLNASA(t *testing.T) {
 	mstlCheckNASA(t, mstlMethod{})
-}
-
-// mstlBenchSeries is two weeks at 1-minute steps with a daily and a weekly cycle and noise.
-func mstlBenchSeries() series.Series {
-	return synth(20160, time.Minute, withNoise(func(i int) float64 {
-		return 100 + 50*math.Sin(2*math.Pi*float64(i)/1440) + 20*math.Sin(2*math.Pi*float64(i)/10080)
-	}, 5, 1))
-}
-
-func BenchmarkMSTLFit(b *testing.B) {
-	s := mstlBenchSeries()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (mstlMethod{}).Fit(s, []int{1440, 10080}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkMSTLPredict(b *testing.B) {
-	s := mstlBenchSeries()
-	p, err := mstlMethod{}.Fit(s, []int{1440, 10080})
-	if err != nil {
-		b.Fatal(err)
-	}
-	dst := make([]float64, 60)
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Predict(s, dst)
-	}
 }
 
 func TestMSTLAndDHROtherSteps(t *testing.T) {
