@@ -12,6 +12,7 @@ import (
 	"github.com/kedastral/kedastral/pkg/plan"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	"github.com/kedastral/kedastral/pkg/promsource"
+	"github.com/kedastral/kedastral/pkg/remotemodel"
 )
 
 // envPrefix is the prefix of every variable the agent reads.
@@ -57,7 +58,9 @@ type Config struct {
 	Interval     time.Duration `envconfig:"INTERVAL" default:"30s" desc:"how often the agent fetches, forecasts and publishes"`
 	History      time.Duration `envconfig:"HISTORY" default:"7d" desc:"how much history to keep (and back-fill at start)"`
 	Horizon      time.Duration `envconfig:"HORIZON" default:"30m" desc:"how far ahead to plan"`
-	Model        string        `envconfig:"MODEL" default:"auto" desc:"forecasting model: auto (weighs all the others by their recent errors on this workload), or one of naive, seasonal_naive, seasonal_naive_week, robust_level, arima, sarima, holt_winters, dshw, fft_dsp, mstl, dhr"`
+	Model        string        `envconfig:"MODEL" default:"auto" desc:"forecasting model: auto (weighs all the others by their recent errors on this workload), or one of naive, seasonal_naive, seasonal_naive_week, robust_level, arima, sarima, holt_winters, dshw, fft_dsp, mstl, dhr; or http, your own model behind KEDASTRAL_MODEL_URL"`
+	ModelURL     string        `envconfig:"MODEL_URL" desc:"with KEDASTRAL_MODEL=http: the endpoint the history is POSTed to (contract in pkg/remotemodel)"`
+	ModelTimeout time.Duration `envconfig:"MODEL_TIMEOUT" default:"5s" desc:"with KEDASTRAL_MODEL=http: timeout of each request"`
 	Periods      []string      `envconfig:"PERIODS" desc:"seasonal periods to use, e.g. 24h,7d (default: detected from the data: hour, day and week)"`
 	RefitEvery   time.Duration `envconfig:"REFIT_INTERVAL" default:"6h" desc:"how often the model's parameters are re-estimated (the level follows every sample regardless)"`
 	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
@@ -149,8 +152,12 @@ func (c Config) validate(failed map[string]bool) []error {
 	if c.MaxStaleness <= 0 && loaded("MAX_STALENESS") {
 		add("KEDASTRAL_MAX_STALENESS must be > 0 (got %v)", c.MaxStaleness)
 	}
-	if _, err := forecast.New(c.Model, forecast.Options{}); err != nil {
-		add("KEDASTRAL_MODEL: %v", err)
+	if c.Model == remotemodel.Name {
+		if _, err := remotemodel.New(c.ModelURL, c.ModelTimeout); err != nil {
+			add("KEDASTRAL_MODEL_URL/KEDASTRAL_MODEL_TIMEOUT: %v", err)
+		}
+	} else if _, err := forecast.New(c.Model, forecast.Options{}); err != nil {
+		add("KEDASTRAL_MODEL: %v (or http)", err)
 	}
 	if _, err := c.periods(); err != nil {
 		errs = append(errs, err)
@@ -202,10 +209,13 @@ func (c Config) periods() ([]time.Duration, error) {
 	return out, nil
 }
 
-// forecastOptions are the model options the configuration sets.
-func (c Config) forecastOptions() forecast.Options {
+// model builds the configured forecaster.
+func (c Config) model() (forecast.Model, error) {
+	if c.Model == remotemodel.Name {
+		return remotemodel.New(c.ModelURL, c.ModelTimeout)
+	}
 	periods, _ := c.periods() // validated at start
-	return forecast.Options{Periods: periods, RefitEvery: c.RefitEvery}
+	return forecast.New(c.Model, forecast.Options{Periods: periods, RefitEvery: c.RefitEvery})
 }
 
 func (c Config) workload() plan.Workload {

@@ -81,6 +81,7 @@ func TestLoadConfigErrors(t *testing.T) {
 				"KEDASTRAL_HEADROOM must be in [1, 100] (got 0.5)",
 				"KEDASTRAL_QUANTILE must be in (0.5, 1) (got 1.5)",
 				`KEDASTRAL_MODEL: unknown forecast model "crystal_ball"`,
+				"(or http)",
 				"KEDASTRAL_TARGET_PER_POD must be > 0 (got -1)",
 				`namespace "Shop" is not a valid Kubernetes namespace`,
 				`KEDASTRAL_REDIS_ADDR must be a comma-separated list of host:port (got "redis")`,
@@ -100,6 +101,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		"too many steps": {
 			set:  map[string]string{"KEDASTRAL_STEP": "1s", "KEDASTRAL_HORIZON": "24h", "KEDASTRAL_HISTORY": "30d", "KEDASTRAL_LEAD_TIME": "1m"},
 			want: []string{"KEDASTRAL_HORIZON / KEDASTRAL_STEP must be <= 10000 steps (got 86400)", "KEDASTRAL_HISTORY / KEDASTRAL_STEP must be <= 1000000 points (got 2592000)"},
+		},
+		"http model without an endpoint": {
+			set:  map[string]string{"KEDASTRAL_MODEL": "http"},
+			want: []string{"KEDASTRAL_MODEL_URL/KEDASTRAL_MODEL_TIMEOUT: model endpoint \"\" must be an http or https URL"},
 		},
 		"both sources": {
 			set:  map[string]string{"KEDASTRAL_REPLAY_FILE": trace},

@@ -17,7 +17,6 @@ import (
 
 	"github.com/kedastral/kedastral/pkg/capacity"
 	"github.com/kedastral/kedastral/pkg/envconf"
-	"github.com/kedastral/kedastral/pkg/forecast"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	"github.com/kedastral/kedastral/pkg/promsource"
 	"github.com/kedastral/kedastral/pkg/series"
@@ -81,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		src = s
 	}
 
-	model, err := forecast.New(cfg.Model, cfg.forecastOptions())
+	model, err := cfg.model()
 	if err != nil {
 		return err
 	}

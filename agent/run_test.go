@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,54 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		t.Fatal(fmt.Errorf("decode %s: %w", url, err))
+	}
+}
+
+// TestRunWithHTTPModel runs the agent with a bring-your-own model: the plan carries the
+// endpoint's forecast.
+func TestRunWithHTTPModel(t *testing.T) {
+	redis := testserver.StartRedis(t)
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Horizon int `json:"horizon"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		point := make([]float64, req.Horizon)
+		for i := range point {
+			point[i] = 77
+		}
+		json.NewEncoder(w).Encode(map[string]any{"point": point})
+	}))
+	defer model.Close()
+	env := map[string]string{
+		"KEDASTRAL_WORKLOAD": "web", "KEDASTRAL_NAMESPACE": "demo",
+		"KEDASTRAL_REPLAY_FILE": "../test/testdata/nasa_http_1995_07_1min_10d.csv", "KEDASTRAL_REPLAY_SPEED": "600",
+		"KEDASTRAL_HISTORY": "1d", "KEDASTRAL_REDIS_ADDR": redis.Addr, "KEDASTRAL_TARGET_PER_POD": "10",
+		"KEDASTRAL_HEADROOM": "1", "KEDASTRAL_HTTP_ADDR": testserver.FreeAddr(t),
+		"KEDASTRAL_MODEL": "http", "KEDASTRAL_MODEL_URL": model.URL,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go run(ctx, nil, envconf.Map(env), io.Discard, io.Discard)
+
+	rdb := planstore.NewClient(planstore.Options{Addrs: []string{redis.Addr}})
+	defer rdb.Close()
+	store := planstore.New(rdb, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, err := store.Get(t.Context(), plan.Workload{Namespace: "demo", Name: "web"})
+		if err == nil {
+			if p.Model != "http" || p.Predicted[0] != 77 || p.Replicas[0] != 8 {
+				t.Errorf("plan model %q, predicted %v, replicas %v: want http, 77, ceil(77/10) = 8", p.Model, p.Predicted[0], p.Replicas[0])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no plan from the http model within 10s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

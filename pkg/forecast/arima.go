@@ -91,7 +91,7 @@ func newARIMA(p, d, q int) Method {
 	return arimaMethod{p: max(p, 0), d: min(max(d, -1), arimaMaxD), q: max(q, 0)}
 }
 
-func (arimaMethod) Name() string { return "arima" }
+func (arimaMethod) Name() string { return ARIMA }
 
 // Fit implements Method. It ignores periods. It never fails: with too little data the Predictor
 // it returns forecasts the last value.

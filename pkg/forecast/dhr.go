@@ -45,7 +45,7 @@ type dhrMethod struct{}
 var _ Method = dhrMethod{}
 
 // Name implements Method.
-func (dhrMethod) Name() string { return "dhr" }
+func (dhrMethod) Name() string { return DHR }
 
 const (
 	// dhrMaxHistory and dhrMaxPoints bound the history regressed, as in mstlMethod.

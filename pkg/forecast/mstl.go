@@ -41,7 +41,7 @@ type mstlMethod struct{}
 var _ Method = mstlMethod{}
 
 // Name implements Method.
-func (mstlMethod) Name() string { return "mstl" }
+func (mstlMethod) Name() string { return MSTL }
 
 // Tuning of the decomposition. They follow R's mstl and statsmodels' MSTL except where noted.
 const (

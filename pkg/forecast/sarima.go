@@ -45,7 +45,7 @@ func newSARIMA(p, d, q, sp, sd, sq int) Method {
 	}}
 }
 
-func (sarimaMethod) Name() string { return "sarima" }
+func (sarimaMethod) Name() string { return SARIMA }
 
 // Fit implements Method. The season is periods[0]; the other periods are ignored. It never
 // fails: with too little data the Predictor it returns forecasts the last value.
