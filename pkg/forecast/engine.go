@@ -77,7 +77,30 @@ type Engine struct {
 	errs    [][]float64 // [h] sorted one-sided errors of the combination
 	changes []float64   // sorted absolute step-to-step changes, for the cold-start width
 	info    FitInfo
+
+	// With several candidates: every candidate fitted on the whole history at the last refit,
+	// and the forecasts they have made since from origins whose outcome is now known.
+	all         []Predictor
+	live        []liveOrigin
+	liveHorizon int
 }
+
+// liveOrigin is what every candidate forecast from one origin, with the parameters of the fit
+// before it: errors measured on these are out of sample and made with full-history fits, as
+// live forecasts are.
+type liveOrigin struct {
+	at   time.Time
+	pred [][]float64 // [candidate][h]; nil for a candidate that had no fit
+}
+
+const (
+	// liveStride is the spacing of the origins scored between refits.
+	liveStride = 15 * time.Minute
+	// maxLiveOrigins keeps two days of them.
+	maxLiveOrigins = 192
+	// minLiveOrigins is the fewest with which auto trusts them over a held-out split.
+	minLiveOrigins = 48
+)
 
 // FitInfo describes the Engine's latest fit, for logs and backtest reports.
 type FitInfo struct {
@@ -90,6 +113,9 @@ type FitInfo struct {
 	// Cold is true when the history was too short to measure errors: the upper quantile is
 	// then a deliberately wide guess.
 	Cold bool
+	// Live is true when the weights and the band come from the forecasts the candidates made
+	// since earlier refits (after about half a day of them), false when from a held-out split.
+	Live bool
 }
 
 // NewEngine returns an Engine over the candidates, named name.
@@ -166,6 +192,14 @@ func (e *Engine) width(h int, q float64) float64 {
 }
 
 func (e *Engine) refit(history series.Series, horizon int) error {
+	k := len(e.candidates)
+	if k > 1 {
+		if e.all == nil || history.Step != e.step || history.End().Before(e.fitEnd) || horizon != e.liveHorizon {
+			e.live = nil
+		} else {
+			e.scoreLive(history, horizon)
+		}
+	}
 	e.step, e.fitEnd = history.Step, history.End()
 	e.periods = e.seasonalPeriods(history)
 	e.info = FitInfo{FittedAt: e.fitEnd, Periods: e.periods, Warnings: dataWarnings(history)}
@@ -175,17 +209,38 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	hold := min(durationSteps(e.cfg.Calibration, history.Step), n/3)
 	// Origins o (forecasts of v[o:o+horizon] from v[:o]) spread over the held-out span.
 	var origins []int
-	if span := hold - horizon; span > 0 {
+	// pred[c][i][h]: candidate c's forecast from origin i.
+	pred := make([][][]float64, k)
+	if e.info.Live = len(e.live) >= minLiveOrigins; e.info.Live {
+		// Judge the candidates by the forecasts their full-history fits made since: a held-out
+		// split would judge fits on a shorter history, which undervalues the methods that gain
+		// most from a long one.
+		for c := range k {
+			pred[c] = [][]float64{}
+		}
+		for _, lo := range e.live {
+			o := int(lo.at.Sub(history.Start) / history.Step)
+			if o < 1 || o+horizon > n {
+				continue
+			}
+			origins = append(origins, o)
+			for c := range k {
+				if pred[c] != nil && lo.pred[c] == nil {
+					pred[c] = nil // a candidate that could not always fit is not trusted
+				}
+				if pred[c] != nil {
+					pred[c] = append(pred[c], lo.pred[c])
+				}
+			}
+		}
+	} else if span := hold - horizon; span > 0 {
 		stride := max(1, span/calibrationOrigins)
 		first := slices.IndexFunc(history.Values, finite)
 		for o := n - horizon; o >= n-hold && o > first; o -= stride {
 			origins = append(origins, o)
 		}
 	}
-	k := len(e.candidates)
-	// pred[c][i][h]: candidate c's forecast from origin i.
-	pred := make([][][]float64, k)
-	if len(origins) > 0 {
+	if len(origins) > 0 && len(e.live) < minLiveOrigins {
 		train := history.Before(history.Time(n - hold))
 		for c, m := range e.candidates {
 			p, err := m.Fit(train, e.periods)
@@ -249,12 +304,19 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	}
 	e.info.Cold = len(origins) < minCalibrationErrors
 
-	// Refit the candidates that carry weight on everything.
+	// Refit on everything the candidates that carry weight, and with several candidates all of
+	// them, so that their forecasts until the next refit can be scored.
 	e.fitted = make([]Predictor, k)
+	if k > 1 {
+		e.all, e.liveHorizon = make([]Predictor, k), horizon
+	}
 	var errs []error
 	fittedAny := false
 	for c, m := range e.candidates {
 		if !usesCandidate(e.weights, c) {
+			if k > 1 {
+				e.all[c], _ = m.Fit(history, e.periods) // nil on error: it will not be scored
+			}
 			continue
 		}
 		p, err := m.Fit(history, e.periods)
@@ -263,6 +325,9 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 			continue
 		}
 		e.fitted[c], fittedAny = p, true
+		if k > 1 {
+			e.all[c] = p
+		}
 	}
 	// None of the chosen ones fits the whole history: take the first that does, alone.
 	for c, m := range e.candidates {
@@ -295,6 +360,33 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 		}
 	}
 	return nil
+}
+
+// scoreLive records, for origins every liveStride since the last refit whose whole horizon is
+// now known, what each candidate's last fit forecast from them.
+func (e *Engine) scoreLive(history series.Series, horizon int) {
+	n := history.Len()
+	first := int(e.fitEnd.Sub(history.Start) / history.Step)
+	stride := max(1, durationSteps(liveStride, history.Step))
+	buf := make([]float64, horizon)
+	for o := max(first, 1); o+horizon <= n; o += stride {
+		lo := liveOrigin{at: history.Time(o), pred: make([][]float64, len(e.all))}
+		past := history.Before(history.Time(o))
+		for c, p := range e.all {
+			if p == nil {
+				continue
+			}
+			p.Predict(past, buf)
+			lo.pred[c] = make([]float64, horizon)
+			for h, v := range buf {
+				lo.pred[c][h] = clamp(v)
+			}
+		}
+		e.live = append(e.live, lo)
+	}
+	if over := len(e.live) - maxLiveOrigins; over > 0 {
+		e.live = append(e.live[:0], e.live[over:]...)
+	}
 }
 
 // pickOrigins returns the forecasts of the origins at indices idx, per candidate.

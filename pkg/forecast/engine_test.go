@@ -160,3 +160,26 @@ func TestDataWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineJudgesByLiveForecasts checks that auto switches from a held-out split to the
+// forecasts its candidates actually made since earlier refits, and keeps choosing well.
+func TestEngineJudgesByLiveForecasts(t *testing.T) {
+	f := withNoise(sine(100, 50, 1440), 1, 9)
+	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
+		engineFake{name: "biased", f: f, bias: 20}, engineFake{name: "good", f: f})
+	s := synth(8*1440, time.Minute, f)
+	var live bool
+	for end := 4 * 1440; end <= 8*1440; end += 360 {
+		if _, err := e.Forecast(s.Before(s.Time(end)), 60, 0.9); err != nil {
+			t.Fatal(err)
+		}
+		live = live || e.Info().Live
+	}
+	info := e.Info()
+	if !live || !info.Live {
+		t.Fatalf("Info().Live = %v after four days of refits every 6h, want true", info.Live)
+	}
+	if info.Weights["good"][0] < 0.99 {
+		t.Errorf("weights = %v, want nearly all on the unbiased method", info.Weights)
+	}
+}
