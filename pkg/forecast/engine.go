@@ -71,6 +71,7 @@ type Engine struct {
 	// The fit, valid for histories on step with horizon <= len(weights).
 	step    time.Duration
 	fitEnd  time.Time
+	fitLen  int // points in the history last fitted
 	periods []int
 	fitted  []Predictor // per candidate; nil when its weight is 0 everywhere
 	weights [][]float64 // [h][candidate]
@@ -155,8 +156,15 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 
 func (e *Engine) needsRefit(history series.Series, horizon int) bool {
 	end := history.End()
-	return e.fitted == nil || history.Step != e.step || horizon > len(e.weights) ||
-		end.Before(e.fitEnd) || end.Sub(e.fitEnd) >= e.cfg.RefitEvery
+	if e.fitted == nil || history.Step != e.step || horizon > len(e.weights) ||
+		end.Before(e.fitEnd) || end.Sub(e.fitEnd) >= e.cfg.RefitEvery {
+		return true
+	}
+	// A fit on a young history (a new workload, a cold start) is provisional: refit each time
+	// the history has grown by a quarter, until it is long enough to hold out the calibration
+	// span comfortably, rather than living with a ten-minute fit for RefitEvery.
+	young := 3 * durationSteps(e.cfg.Calibration, e.step) / 2
+	return e.fitLen < young && history.Len() >= e.fitLen+max(1, e.fitLen/4)
 }
 
 // combine writes the weighted forecast of the fitted candidates into dst (clamped), using buf
@@ -200,7 +208,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 			e.scoreLive(history, horizon)
 		}
 	}
-	e.step, e.fitEnd = history.Step, history.End()
+	e.step, e.fitEnd, e.fitLen = history.Step, history.End(), history.Len()
 	e.periods = e.seasonalPeriods(history)
 	e.info = FitInfo{FittedAt: e.fitEnd, Periods: e.periods, Warnings: dataWarnings(history)}
 	e.changes = absChanges(history)

@@ -72,6 +72,39 @@ func TestEngineRefitSchedule(t *testing.T) {
 	}
 }
 
+func TestEngineRefitsYoungHistoriesSooner(t *testing.T) {
+	fits := 0
+	f := sine(100, 50, 1440)
+	e := NewEngine("fake", EngineConfig{RefitEvery: 6 * time.Hour}, engineFake{name: "fake", f: f, fits: &fits})
+	s := synth(5*1440, time.Minute, f)
+	forecastAt := func(end int) int {
+		t.Helper()
+		before := fits
+		if _, err := e.Forecast(s.Before(s.Time(end)), 10, 0.9); err != nil {
+			t.Fatal(err)
+		}
+		return fits - before
+	}
+	forecastAt(60)
+	tests := []struct {
+		end       int
+		wantRefit bool
+	}{
+		{74, false},           // an hour and 14 minutes: under a quarter more
+		{75, true},            // a quarter more than the hour fitted
+		{90, false},           //
+		{94, true},            // a quarter more than 75
+		{4 * 1440, true},      // four days: a quarter more
+		{4*1440 + 300, false}, // no longer young: wait for RefitEvery
+		{4*1440 + 360, true},
+	}
+	for _, tc := range tests {
+		if got := forecastAt(tc.end) > 0; got != tc.wantRefit {
+			t.Errorf("refit at %d minutes = %v, want %v", tc.end, got, tc.wantRefit)
+		}
+	}
+}
+
 func TestEngineAutoWeighsByError(t *testing.T) {
 	f := withNoise(sine(100, 50, 1440), 1, 7)
 	good := engineFake{name: "good", f: f}
