@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,7 +176,7 @@ func backtestFile(ctx context.Context, input string, step time.Duration, cfg sim
 	// reads the same series and writes only its own result.
 	results := make([]sim.Result, len(models))
 	errs := make([]error, len(models))
-	sem := make(chan struct{}, max(1, min(len(models), numCPU())))
+	sem := make(chan struct{}, max(1, min(len(models), runtime.GOMAXPROCS(0))))
 	var wg sync.WaitGroup
 	for i, name := range models {
 		wg.Add(1)

@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
 )
-
-func numCPU() int { return runtime.GOMAXPROCS(0) }
 
 // progress draws one bar for a set of concurrent jobs on stderr: redrawn in place on a
 // terminal, a line every 10% otherwise (CI logs), nothing when disabled.

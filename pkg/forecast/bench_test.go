@@ -73,3 +73,26 @@ func BenchmarkRefit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkForecast measures one Forecast call between refits, as the agent makes it every
+// cycle: the weighted Predicts and the band, on 14 days of 1-minute history, horizon 60.
+func BenchmarkForecast(b *testing.B) {
+	h := benchHistory(b)
+	for _, name := range Names() {
+		m, err := New(name, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.Forecast(h, 60, 0.9); err != nil { // the refit, outside the loop
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Forecast(h, 60, 0.9); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -391,25 +391,3 @@ func TestNASATrace(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkForecast measures one Forecast call as the agent makes it: 14 days of 1-minute
-// history (the NASA trace repeated) and a one-hour horizon.
-func BenchmarkForecast(b *testing.B) {
-	trace := readTrace(b, nasaTrace).Values
-	vals := make([]float64, 14*24*60)
-	for i := range vals {
-		vals[i] = trace[i%len(trace)]
-	}
-	history := newSeries(time.Minute, vals...)
-	for _, name := range forecast.Names() {
-		m := mustNew(b, name, forecast.Options{})
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Forecast(history, 60, 0.9); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
