@@ -31,17 +31,89 @@ func Desired(value float64, p plan.Policy) int32 {
 	return max(p.MinReplicas, int32(n))
 }
 
-// Planner holds what one planning step needs besides the data. Plan does not modify it, so one
-// Planner may serve concurrent calls if its Model is safe for concurrent use.
+// ReactiveFloor is what reactive scaling (KEDA + HPA with an AverageValue target of
+// TargetPerPod) asks for on the value last observed: ceil(value / target), clamped. A plan never
+// asks for less, so a surprise spike is met at least as fast as KEDA alone would meet it.
+func ReactiveFloor(value float64, p plan.Policy) int32 {
+	p.Headroom = 1
+	return Desired(value, p)
+}
+
+// Basis says which forecast capacity is sized for.
+type Basis string
+
+const (
+	// BasisUpper sizes for the upper quantile × headroom: calibrated safety margin.
+	BasisUpper Basis = "upper"
+	// BasisPoint sizes for the point forecast × headroom.
+	BasisPoint Basis = "point"
+)
+
+// Rules are what turn a forecast into replicas besides the policy's target, headroom and bounds.
+type Rules struct {
+	Basis Basis
+	// ScaleToZero allows planning 0 replicas, and only where the forecast for the whole lead
+	// window is zero and the last observed value is zero. Requires Policy.MinReplicas == 0.
+	ScaleToZero bool
+	// DownWindow holds capacity until the forecast has stayed low this long: each step asks for
+	// the most any step in [t, t+DownWindow] needs. Scaling up is not delayed.
+	DownWindow time.Duration
+	// DownMaxFraction is the largest fraction of its replicas the plan sheds from one step to
+	// the next, in (0, 1].
+	DownMaxFraction float64
+	// UpMaxFactor bounds the forecast's growth per step to ×UpMaxFactor (>= 1), a guard against
+	// a wild forecast. The reactive floor and events are exempt: they are not guesses.
+	UpMaxFactor float64
+	// Events are known surges merged into the plan.
+	Events []Event
+}
+
+// DefaultRules are the rules the agent uses unless told otherwise.
+func DefaultRules() Rules {
+	return Rules{Basis: BasisUpper, DownWindow: 5 * time.Minute, DownMaxFraction: 0.5, UpMaxFactor: 4}
+}
+
+// Validate reports every problem with the rules for policy p.
+func (r Rules) Validate(p plan.Policy) error {
+	var errs []error
+	if r.Basis != BasisUpper && r.Basis != BasisPoint {
+		errs = append(errs, fmt.Errorf("basis must be %q or %q (got %q)", BasisUpper, BasisPoint, r.Basis))
+	}
+	if p.MinReplicas == 0 && !r.ScaleToZero {
+		errs = append(errs, errors.New("min replicas 0 needs scale-to-zero enabled"))
+	}
+	if r.DownWindow < 0 {
+		errs = append(errs, fmt.Errorf("scale-down window must be >= 0 (got %v)", r.DownWindow))
+	}
+	if !(r.DownMaxFraction > 0 && r.DownMaxFraction <= 1) {
+		errs = append(errs, fmt.Errorf("scale-down max fraction must be in (0, 1] (got %v)", r.DownMaxFraction))
+	}
+	if !(r.UpMaxFactor >= 1) || math.IsInf(r.UpMaxFactor, 0) {
+		errs = append(errs, fmt.Errorf("scale-up max factor must be >= 1 (got %v)", r.UpMaxFactor))
+	}
+	for _, e := range r.Events {
+		if e.MinReplicas > p.MaxReplicas {
+			errs = append(errs, fmt.Errorf("event %s at %s asks for min %d replicas, above max replicas %d",
+				e.Name, e.Start.UTC().Format(time.RFC3339), e.MinReplicas, p.MaxReplicas))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Planner holds what one planning step needs besides the data.
 type Planner struct {
 	Model  forecast.Model
 	Policy plan.Policy
+	Rules  Rules
 	// Horizon is how many steps ahead to plan (>= 1).
 	Horizon int
 	// Quantile is the upper quantile the model reports, in (0.5, 1).
 	Quantile float64
 	// Validity is how long after now the plan stays valid if no newer one replaces it.
 	Validity time.Duration
+	// Accuracy, when set, is the accuracy guard: Plan feeds it every forecast and actual, and
+	// follows its judgement. It is the only state a Planner changes.
+	Accuracy *Accuracy
 }
 
 // Validate reports every problem with the planner's settings.
@@ -59,14 +131,17 @@ func (pl Planner) Validate() error {
 	if pl.Validity <= 0 {
 		errs = append(errs, fmt.Errorf("validity must be > 0 (got %v)", pl.Validity))
 	}
+	if err := pl.Rules.Validate(pl.Policy); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 // Plan runs one planning step for workload w at instant now: forecast Horizon steps after
-// history.End() and turn each step into replicas with Desired, applied to the point forecast.
-// The plan's Start is history.End(); its Generation is the caller's (the caller owns the
-// sequence, since only it knows what it published before). The result is validated.
-func (pl Planner) Plan(now time.Time, w plan.Workload, generation int64, history series.Series) (plan.Plan, error) {
+// history.End() and turn them into replicas (see FromForecast). prev is the plan published
+// before, or nil. The plan's Generation is the caller's (the caller owns the sequence, since
+// only it knows what it published before).
+func (pl Planner) Plan(now time.Time, w plan.Workload, generation int64, history series.Series, prev *plan.Plan) (plan.Plan, error) {
 	if err := pl.Validate(); err != nil {
 		return plan.Plan{}, err
 	}
@@ -74,30 +149,169 @@ func (pl Planner) Plan(now time.Time, w plan.Workload, generation int64, history
 	if err != nil {
 		return plan.Plan{}, fmt.Errorf("forecast with %s: %w", pl.Model.Name(), err)
 	}
-	if len(fc.Point) != pl.Horizon || len(fc.Upper) != pl.Horizon {
+	return pl.FromForecast(now, w, generation, history, fc, prev)
+}
+
+// FromForecast turns a forecast of the steps after history.End() into a validated plan. For
+// each step t:
+//
+//  1. need = forecast (upper quantile, or point, per Rules.Basis) × headroom × the accuracy
+//     guard's factor × the multiplier of any event at t; replicas = ceil(need / target);
+//  2. scale-down guard: the most any step in [t, t+DownWindow] asks for; then growth from the
+//     step before bounded by UpMaxFactor and shrinkage by DownMaxFraction (the step before the
+//     first is prev's answer for it, or the reactive floor);
+//  3. when the accuracy guard has fallen back, all of the above is replaced by the floor;
+//  4. at least the reactive floor on the last observed value, and each event's MinReplicas;
+//  5. clamped to [MinReplicas, MaxReplicas], and never 0 unless Rules.ScaleToZero and the
+//     forecast is zero over the whole lead window.
+//
+// The gateway then answers the max over [now, now+lead] of these, so pods are ordered a lead
+// time before the load they are for.
+func (pl Planner) FromForecast(now time.Time, w plan.Workload, generation int64, history series.Series, fc forecast.Forecast, prev *plan.Plan) (plan.Plan, error) {
+	n := pl.Horizon
+	if len(fc.Point) != n || len(fc.Upper) != n {
 		return plan.Plan{}, fmt.Errorf("forecast with %s: got %d point and %d upper values, want %d",
-			pl.Model.Name(), len(fc.Point), len(fc.Upper), pl.Horizon)
+			modelName(pl.Model), len(fc.Point), len(fc.Upper), n)
 	}
-	replicas := make([]int32, pl.Horizon)
-	for i, v := range fc.Point {
-		replicas[i] = Desired(v, pl.Policy)
+	start, step := history.End(), history.Step
+	status := AccuracyStatus{Mode: Trusted, Factor: 1}
+	if pl.Accuracy != nil {
+		pl.Accuracy.Observe(history)
+		status = pl.Accuracy.Status()
+	}
+	replicas := pl.replicas(start, step, fc, lastObserved(history), prev, status)
+	if pl.Accuracy != nil {
+		pl.Accuracy.Record(start, step, fc.Upper)
 	}
 	p := plan.Plan{
 		Version:     plan.Version,
 		Workload:    w,
 		Generation:  generation,
 		GeneratedAt: now,
-		Start:       history.End(),
-		Step:        plan.Duration(history.Step),
+		Start:       start,
+		Step:        plan.Duration(step),
 		Predicted:   fc.Point,
 		Upper:       fc.Upper,
 		Replicas:    replicas,
 		Policy:      pl.Policy,
-		Model:       pl.Model.Name(),
+		Model:       modelName(pl.Model),
 		ValidUntil:  now.Add(pl.Validity),
 	}
 	if err := p.Validate(); err != nil {
 		return plan.Plan{}, fmt.Errorf("planner built an invalid plan: %w", err)
 	}
 	return p, nil
+}
+
+func modelName(m forecast.Model) string {
+	if m == nil {
+		return "none"
+	}
+	return m.Name()
+}
+
+// lastObserved is the newest finite value of the history, or NaN.
+func lastObserved(history series.Series) float64 {
+	if v, _, ok := history.Last(); ok {
+		return v
+	}
+	return math.NaN()
+}
+
+// replicas applies the rules of FromForecast. It is the pure heart of the planner.
+func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Forecast, last float64, prev *plan.Plan, status AccuracyStatus) []int32 {
+	pol, r := pl.Policy, pl.Rules
+	n := len(fc.Point)
+	floor := ReactiveFloor(last, pol)
+
+	need := make([]float64, n)
+	for i := range need {
+		v := fc.Upper[i]
+		if r.Basis == BasisPoint {
+			v = fc.Point[i]
+		}
+		v *= pol.Headroom * status.Factor
+		t := start.Add(time.Duration(i) * step)
+		for _, e := range r.Events {
+			if e.overlaps(t, t.Add(step)) {
+				v *= e.Multiplier
+			}
+		}
+		need[i] = v
+	}
+
+	out := make([]int32, n)
+	if status.Mode != Fallback {
+		base := make([]int32, n)
+		for i, v := range need {
+			base[i] = raw(v, pol.TargetPerPod)
+		}
+		// Scale-down guard: hold the most the next DownWindow asks for.
+		hold := int(r.DownWindow / step)
+		for i := range base {
+			best := base[i]
+			for _, b := range base[i+1 : min(n, i+hold+1)] {
+				best = max(best, b)
+			}
+			out[i] = best
+		}
+		before := floor
+		if prev != nil {
+			if v, ok := stepAt(*prev, start); ok {
+				before = v
+			}
+		}
+		for i := range out {
+			up := int32(min(float64(pol.MaxReplicas), math.Ceil(float64(max(before, 1))*r.UpMaxFactor)))
+			down := int32(math.Ceil(float64(before) * (1 - r.DownMaxFraction)))
+			out[i] = min(max(out[i], down), up)
+			before = out[i]
+		}
+	}
+
+	leadSteps := int((pol.LeadTime.D() + step - 1) / step)
+	for i := range out {
+		t := start.Add(time.Duration(i) * step)
+		v := max(out[i], floor)
+		for _, e := range r.Events {
+			if e.overlaps(t, t.Add(step)) {
+				v = max(v, e.MinReplicas)
+			}
+		}
+		v = min(max(v, pol.MinReplicas), pol.MaxReplicas)
+		if v == 0 && !(r.ScaleToZero && zeroOver(need[i:min(n, i+leadSteps+1)]) && !(last > 0)) {
+			v = 1
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// raw is ceil(need / target) as a replica count, saturating instead of overflowing.
+func raw(need, target float64) int32 {
+	if !(need > 0) {
+		return 0
+	}
+	v := math.Ceil(need / target)
+	if v >= math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(v)
+}
+
+func zeroOver(need []float64) bool {
+	for _, v := range need {
+		if v > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// stepAt is the replicas p planned for the step containing t, if it has one.
+func stepAt(p plan.Plan, t time.Time) (int32, bool) {
+	if t.Before(p.Start) || !t.Before(p.End()) || p.Step <= 0 {
+		return 0, false
+	}
+	return p.Replicas[int(t.Sub(p.Start)/p.Step.D())], true
 }

@@ -70,12 +70,13 @@ func TestPlannerPlan(t *testing.T) {
 	pl := Planner{
 		Model:    &fixedModel{point: []float64{100, 250, 40}, upper: []float64{120, 300, 60}},
 		Policy:   plan.Policy{TargetPerPod: 50, Headroom: 1, MinReplicas: 1, MaxReplicas: 4, LeadTime: plan.Duration(time.Minute)},
+		Rules:    Rules{Basis: BasisPoint, DownMaxFraction: 1, UpMaxFactor: 10},
 		Horizon:  3,
 		Quantile: 0.9,
 		Validity: 2 * time.Minute,
 	}
 	w := plan.Workload{Namespace: "shop", Name: "api"}
-	got, err := pl.Plan(now, w, 42, hist)
+	got, err := pl.Plan(now, w, 42, hist, nil)
 	if err != nil {
 		t.Fatalf("Plan() error = %v", err)
 	}
@@ -96,26 +97,27 @@ func TestPlannerErrors(t *testing.T) {
 	hist := series.Series{Start: now.Add(-time.Minute), Step: time.Minute, Values: []float64{1}}
 	w := plan.Workload{Namespace: "shop", Name: "api"}
 	pol := plan.Policy{TargetPerPod: 50, Headroom: 1, MinReplicas: 1, MaxReplicas: 4}
+	rules := DefaultRules()
 	tests := map[string]struct {
 		pl   Planner
 		want []string
 	}{
 		"bad settings listed together": {
 			pl:   Planner{Policy: pol},
-			want: []string{"no model", "horizon must be >= 1", "quantile must be in (0.5, 1)", "validity must be > 0"},
+			want: []string{"no model", "horizon must be >= 1", "quantile must be in (0.5, 1)", "validity must be > 0", "basis must be"},
 		},
 		"model error is wrapped with the model name": {
-			pl:   Planner{Model: &fixedModel{err: errors.New("no data")}, Policy: pol, Horizon: 1, Quantile: 0.9, Validity: time.Minute},
+			pl:   Planner{Model: &fixedModel{err: errors.New("no data")}, Policy: pol, Rules: rules, Horizon: 1, Quantile: 0.9, Validity: time.Minute},
 			want: []string{"forecast with fixed: no data"},
 		},
 		"short forecast is refused": {
-			pl:   Planner{Model: &shortModel{}, Policy: pol, Horizon: 3, Quantile: 0.9, Validity: time.Minute},
+			pl:   Planner{Model: &shortModel{}, Policy: pol, Rules: rules, Horizon: 3, Quantile: 0.9, Validity: time.Minute},
 			want: []string{"got 1 point and 1 upper values, want 3"},
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := tc.pl.Plan(now, w, 1, hist)
+			_, err := tc.pl.Plan(now, w, 1, hist, nil)
 			if err == nil {
 				t.Fatalf("Plan() error = nil, want %q", tc.want)
 			}
