@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kedastral/kedastral/pkg/capacity"
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/forecast"
 	"github.com/kedastral/kedastral/pkg/plan"
@@ -65,10 +66,19 @@ type Config struct {
 	RefitEvery   time.Duration `envconfig:"REFIT_INTERVAL" default:"6h" desc:"how often the model's parameters are re-estimated (the level follows every sample regardless)"`
 	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
 	TargetPerPod float64       `envconfig:"TARGET_PER_POD" required:"true" desc:"metric value one replica handles (same unit as the query)"`
-	Headroom     float64       `envconfig:"HEADROOM" default:"1.1" desc:"multiplier on the forecast before dividing by the target (>= 1)"`
+	Headroom     float64       `envconfig:"HEADROOM" default:"1" desc:"multiplier on the forecast (see KEDASTRAL_BASIS) before dividing by the target (>= 1)"`
 	MinReplicas  int32         `envconfig:"MIN_REPLICAS" default:"1" desc:"fewest replicas a plan asks for"`
 	MaxReplicas  int32         `envconfig:"MAX_REPLICAS" default:"20" desc:"most replicas a plan asks for"`
-	LeadTime     time.Duration `envconfig:"LEAD_TIME" default:"3m" desc:"pod start-up plus scaling delay: the gateway answers the max over [now, now+lead]"`
+	LeadTime     string        `envconfig:"LEAD_TIME" default:"3m" desc:"pod start-up plus scaling delay: the gateway answers the max over [now, now+lead]; auto measures the workload's pod start-up (creation to ready) from kube-state-metrics in Prometheus and uses its p90 plus KEDASTRAL_SCALING_DELAY"`
+	StartupQuery string        `envconfig:"STARTUP_QUERY" desc:"with KEDASTRAL_LEAD_TIME=auto: PromQL giving one series per pod with its start-up seconds (default: from kube_pod_created and kube_pod_status_ready_time of the workload's pods over the last 7 days)"`
+	ScalingDelay time.Duration `envconfig:"SCALING_DELAY" default:"45s" desc:"with KEDASTRAL_LEAD_TIME=auto: added to the measured start-up for KEDA's polling and the HPA's sync"`
+	Basis        string        `envconfig:"BASIS" default:"upper" desc:"what capacity is sized for: upper (the upper-quantile forecast × headroom) or point (the point forecast × headroom)"`
+	ScaleToZero  bool          `envconfig:"SCALE_TO_ZERO" default:"false" desc:"allow plans of 0 replicas (needs KEDASTRAL_MIN_REPLICAS=0), only where the forecast for the whole lead window and the last observed value are zero"`
+	DownWindow   time.Duration `envconfig:"SCALE_DOWN_WINDOW" default:"5m" desc:"scale down only when the forecast stays low this long: each step asks for the most the next window needs"`
+	DownMaxFrac  float64       `envconfig:"SCALE_DOWN_MAX_FRACTION" default:"0.5" desc:"largest fraction of its replicas a plan sheds from one step to the next, in (0, 1]"`
+	UpMaxFactor  float64       `envconfig:"SCALE_UP_MAX_FACTOR" default:"4" desc:"largest growth of the forecast's replicas per step (a guard against a wild forecast; the reactive floor and events are exempt)"`
+	Events       string        `envconfig:"EVENTS" desc:"known surges merged into the plan, separated by ';', e.g. name=sale start=2026-11-27T08:00:00Z duration=6h multiplier=3; start=2026-12-01T09:00:00Z duration=1h min=20"`
+	Guard        bool          `envconfig:"ACCURACY_GUARD" default:"true" desc:"compare forecasts with actuals as they arrive; widen the headroom when the upper quantile is exceeded more often than calibrated, and plan from the reactive floor alone while the forecast is badly wrong"`
 	MaxStaleness time.Duration `envconfig:"MAX_STALENESS" default:"5m" desc:"stop publishing when the newest sample is older than this, so KEDA's fallback engages"`
 
 	HTTPAddr  string `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /metrics, /healthz, /readyz, /plan and /status"`
@@ -146,8 +156,25 @@ func (c Config) validate(failed map[string]bool) []error {
 			add("KEDASTRAL_HISTORY / KEDASTRAL_STEP must be <= %d points (got %d)", maxHistoryPoints, n)
 		}
 	}
-	if (c.LeadTime < 0 || c.LeadTime > c.Horizon) && loaded("LEAD_TIME", "HORIZON") {
-		add("KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got %v, horizon %v)", c.LeadTime, c.Horizon)
+	if lead, auto, err := c.leadTime(); err != nil {
+		errs = append(errs, err)
+	} else if auto && c.ReplayFile != "" {
+		add("KEDASTRAL_LEAD_TIME=auto measures pod start-up in Prometheus: it needs KEDASTRAL_PROMETHEUS_URL, not a replay")
+	} else if (lead < 0 || lead > c.Horizon) && loaded("HORIZON") {
+		add("KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got %v, horizon %v)", lead, c.Horizon)
+	}
+	if c.ScalingDelay < 0 && loaded("SCALING_DELAY") {
+		add("KEDASTRAL_SCALING_DELAY must be >= 0 (got %v)", c.ScalingDelay)
+	}
+	if loaded("BASIS", "SCALE_TO_ZERO", "SCALE_DOWN_WINDOW", "SCALE_DOWN_MAX_FRACTION", "SCALE_UP_MAX_FACTOR",
+		"MIN_REPLICAS", "MAX_REPLICAS", "EVENTS") {
+		if rules, err := c.rules(); err != nil {
+			errs = append(errs, err)
+		} else if err := rules.Validate(c.policy()); err != nil {
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("planner rules (KEDASTRAL_BASIS, KEDASTRAL_SCALE_*, KEDASTRAL_MIN_REPLICAS, KEDASTRAL_EVENTS): %w", e))
+			}
+		}
 	}
 	if c.MaxStaleness <= 0 && loaded("MAX_STALENESS") {
 		add("KEDASTRAL_MAX_STALENESS must be > 0 (got %v)", c.MaxStaleness)
@@ -235,13 +262,80 @@ func (c Config) validity() time.Duration {
 	return min(c.Horizon, max(4*c.Interval, 2*c.Step))
 }
 
+// autoLead is the value of KEDASTRAL_LEAD_TIME that asks for measuring it.
+const autoLead = "auto"
+
+// leadTime parses KEDASTRAL_LEAD_TIME; auto reports whether it is to be measured, in which case
+// lead is the default the agent plans with until the first measurement.
+func (c Config) leadTime() (lead time.Duration, auto bool, err error) {
+	if strings.TrimSpace(c.LeadTime) == autoLead {
+		return defaultLead, true, nil
+	}
+	d, err := envconf.ParseDuration(c.LeadTime)
+	if err != nil {
+		return 0, false, fmt.Errorf("KEDASTRAL_LEAD_TIME: %q is neither a duration such as 3m nor auto", c.LeadTime)
+	}
+	return d, false, nil
+}
+
+// defaultLead is the lead time used until KEDASTRAL_LEAD_TIME=auto has measured one.
+const defaultLead = 3 * time.Minute
+
+// rules builds the planner's rules from the configuration.
+func (c Config) rules() (capacity.Rules, error) {
+	events, err := capacity.ParseEvents(c.Events)
+	if err != nil {
+		return capacity.Rules{}, fmt.Errorf("KEDASTRAL_EVENTS: %w", err)
+	}
+	return capacity.Rules{
+		Basis:           capacity.Basis(c.Basis),
+		ScaleToZero:     c.ScaleToZero,
+		DownWindow:      c.DownWindow,
+		DownMaxFraction: c.DownMaxFrac,
+		UpMaxFactor:     c.UpMaxFactor,
+		Events:          events,
+	}, nil
+}
+
+// planner builds the planner around model, with an accuracy guard when enabled.
+func (c Config) planner(model forecast.Model) (capacity.Planner, error) {
+	rules, err := c.rules()
+	if err != nil {
+		return capacity.Planner{}, err
+	}
+	pl := capacity.Planner{
+		Model:    model,
+		Policy:   c.policy(),
+		Rules:    rules,
+		Horizon:  c.horizonSteps(),
+		Quantile: c.Quantile,
+		Validity: c.validity(),
+	}
+	if c.Guard {
+		pl.Accuracy, err = capacity.NewAccuracy(capacity.AccuracyConfig{Quantile: c.Quantile, Lead: pl.Policy.LeadTime.D()})
+		if err != nil {
+			return capacity.Planner{}, err
+		}
+	}
+	return pl, pl.Validate()
+}
+
+// unjoin splits an errors.Join into its parts, so that each is reported on its own line.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 func (c Config) policy() plan.Policy {
+	lead, _, _ := c.leadTime() // validated at start
 	return plan.Policy{
 		TargetPerPod: c.TargetPerPod,
 		Headroom:     c.Headroom,
 		MinReplicas:  c.MinReplicas,
 		MaxReplicas:  c.MaxReplicas,
-		LeadTime:     plan.Duration(c.LeadTime),
+		LeadTime:     plan.Duration(lead),
 	}
 }
 

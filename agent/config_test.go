@@ -39,7 +39,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"http addr", c.HTTPAddr, ":8080"},
 		{"redis addr", strings.Join(c.Addrs, ","), "redis:6379"},
 		{"redis prefix", c.Prefix, "kedastral"},
-		{"lead time", c.LeadTime, 3 * time.Minute},
+		{"lead time", c.policy().LeadTime.D(), 3 * time.Minute},
+		{"headroom", c.Headroom, 1.0},
+		{"basis", c.Basis, "upper"},
+		{"accuracy guard", c.Guard, true},
 		{"history points", c.historyPoints(), 10080},
 		{"horizon steps", c.horizonSteps(), 30},
 		{"validity", c.validity(), 2 * time.Minute},
@@ -97,6 +100,31 @@ func TestLoadConfigErrors(t *testing.T) {
 		"lead time beyond horizon": {
 			set:  map[string]string{"KEDASTRAL_LEAD_TIME": "1h"},
 			want: []string{"KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got 1h0m0s, horizon 30m0s)"},
+		},
+		"planner rules, every problem at once": {
+			set: map[string]string{
+				"KEDASTRAL_BASIS": "mean", "KEDASTRAL_MIN_REPLICAS": "0", "KEDASTRAL_SCALE_DOWN_MAX_FRACTION": "0",
+				"KEDASTRAL_SCALE_UP_MAX_FACTOR": "0.5", "KEDASTRAL_LEAD_TIME": "soon", "KEDASTRAL_SCALING_DELAY": "-1s",
+			},
+			want: []string{
+				`basis must be "upper" or "point" (got "mean")`, "min replicas 0 needs scale-to-zero enabled",
+				"scale-down max fraction must be in (0, 1] (got 0)", "scale-up max factor must be >= 1 (got 0.5)",
+				`KEDASTRAL_LEAD_TIME: "soon" is neither a duration such as 3m nor auto`,
+				"KEDASTRAL_SCALING_DELAY must be >= 0 (got -1s)",
+			},
+		},
+		"bad events name the event and the field": {
+			set:  map[string]string{"KEDASTRAL_EVENTS": "name=sale start=tomorrow duration=1h multiplier=2; start=2026-11-27T08:00:00Z duration=1h min=99"},
+			want: []string{`KEDASTRAL_EVENTS: event 1 (sale): start "tomorrow" is not an RFC 3339 time`},
+		},
+		"event above max replicas": {
+			set:  map[string]string{"KEDASTRAL_EVENTS": "start=2026-11-27T08:00:00Z duration=1h min=99"},
+			want: []string{"asks for min 99 replicas, above max replicas 20"},
+		},
+		"automatic lead time needs Prometheus": {
+			set:   map[string]string{"KEDASTRAL_LEAD_TIME": "auto", "KEDASTRAL_REPLAY_FILE": trace},
+			unset: []string{"KEDASTRAL_PROMETHEUS_URL"},
+			want:  []string{"KEDASTRAL_LEAD_TIME=auto measures pod start-up in Prometheus: it needs KEDASTRAL_PROMETHEUS_URL"},
 		},
 		"too many steps": {
 			set:  map[string]string{"KEDASTRAL_STEP": "1s", "KEDASTRAL_HORIZON": "24h", "KEDASTRAL_HISTORY": "30d", "KEDASTRAL_LEAD_TIME": "1m"},

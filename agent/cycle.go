@@ -59,7 +59,9 @@ type agent struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	generation int64     // generation of the last plan made
+	generation int64      // generation of the last plan made
+	planned    *plan.Plan // the last plan made, on the data's time line
+	mode       capacity.Mode
 	lastFit    time.Time // FittedAt of the last model fit logged
 
 	mu    sync.Mutex // guards state, which the HTTP handlers read
@@ -155,11 +157,13 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 
 	step := a.cfg.Step
 	hist := a.history.Series(now.Truncate(step).Add(step))
-	p, err := a.planner.Plan(now, a.cfg.workload(), a.nextGeneration(now), hist)
+	p, err := a.planner.Plan(now, a.cfg.workload(), a.nextGeneration(now), hist, a.planned)
 	if err != nil {
 		return errors.Join(fetchErr, &stageError{stageForecast, err})
 	}
+	a.planned = &p
 	a.logFit()
+	a.logAccuracy()
 	wall := toWall(a.clock, p)
 	err = a.store.Put(ctx, wall, a.clock.Real(a.cfg.validity()))
 	if errors.Is(err, planstore.ErrStale) {
@@ -279,6 +283,32 @@ func (a *agent) logFit() {
 	for _, w := range info.Warnings {
 		a.log.Warn("suspicious metric", "problem", w)
 	}
+}
+
+// logAccuracy exports the accuracy guard's judgement and logs each change of mode: a user must
+// learn that the forecast stopped being trusted, and why.
+func (a *agent) logAccuracy() {
+	if a.planner.Accuracy == nil {
+		return
+	}
+	st := a.planner.Accuracy.Status()
+	a.metrics.accuracyMode.Set(float64(st.Mode))
+	a.metrics.headroomFactor.Set(st.Factor)
+	a.metrics.exceedance.Set(st.Exceedance)
+	if st.Mode == a.mode {
+		return
+	}
+	attrs := []any{"from", a.mode.String(), "to", st.Mode.String(), "exceedance", st.Exceedance,
+		"calibrated", 1 - a.cfg.Quantile, "judged", st.Samples, "headroom_factor", st.Factor}
+	switch st.Mode {
+	case capacity.Fallback:
+		a.log.Warn("forecast badly wrong: planning from the reactive floor alone until it recovers", attrs...)
+	case capacity.Widened:
+		a.log.Warn("forecast exceeded more often than calibrated: headroom widened", attrs...)
+	default:
+		a.log.Info("forecast accurate again: planning from it as configured", attrs...)
+	}
+	a.mode = st.Mode
 }
 
 // nextGeneration numbers the next plan by the wall-clock millisecond it is made at, and at

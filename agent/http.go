@@ -23,6 +23,9 @@ type metrics struct {
 	cycleErrors     *prometheus.CounterVec
 	samplesRejected prometheus.Counter
 	superseded      prometheus.Counter
+	accuracyMode    prometheus.Gauge
+	headroomFactor  prometheus.Gauge
+	exceedance      prometheus.Gauge
 	lastPublish     atomic.Int64 // wall-clock UnixNano of the last published plan; 0 = never
 }
 
@@ -56,7 +59,13 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 			Namespace: "kedastral", Name: "plans_superseded_total", ConstLabels: labels,
 			Help: "Plans not stored because another agent of the workload had stored a newer one.",
 		}),
+		accuracyMode: gauge("accuracy_mode",
+			"Accuracy guard: 0 trusted, 1 widened (the forecast is exceeded more often than calibrated, headroom widened), 2 fallback (planning from the reactive floor alone)."),
+		headroomFactor: gauge("headroom_factor", "Factor the accuracy guard multiplies the headroom by (1 unless widened)."),
+		exceedance: gauge("upper_exceedance_ratio",
+			"Share of recent actuals above the upper-quantile forecast made a lead time before them (calibrated: 1 - quantile)."),
 	}
+	m.headroomFactor.Set(1)
 	forecastAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "kedastral", Name: "forecast_age_seconds", ConstLabels: labels,
 		Help: "Seconds since the last plan was published (-1 before the first).",
@@ -75,7 +84,8 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 		m.cycleErrors.WithLabelValues(s) // so that rate() works from the first error on
 	}
 	reg.MustRegister(m.predicted, m.upper, m.observed, m.generation, m.cycleDuration,
-		m.cycleErrors, m.samplesRejected, m.superseded, forecastAge, desired)
+		m.cycleErrors, m.samplesRejected, m.superseded, m.accuracyMode, m.headroomFactor, m.exceedance,
+		forecastAge, desired)
 	return m
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/kedastral/kedastral/pkg/capacity"
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	"github.com/kedastral/kedastral/pkg/promsource"
@@ -84,6 +83,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	planner, err := cfg.planner(model)
+	if err != nil {
+		return err
+	}
 	history, err := series.NewBuffer(cfg.Step, cfg.historyPoints())
 	if err != nil {
 		return err
@@ -98,13 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		src:   src,
 		store: planstore.New(rdb, cfg.Prefix),
 		clock: clk,
-		planner: capacity.Planner{
-			Model:    model,
-			Policy:   cfg.policy(),
-			Horizon:  cfg.horizonSteps(),
-			Quantile: cfg.Quantile,
-			Validity: cfg.validity(),
-		},
+		planner: planner,
 		history: history,
 		log:     log,
 	}
