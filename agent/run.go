@@ -97,10 +97,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &agent{
-		cfg:   cfg,
-		src:   src,
-		store: planstore.New(rdb, cfg.Prefix),
-		clock: clk,
+		cfg:     cfg,
+		src:     src,
+		store:   planstore.New(rdb, cfg.Prefix),
+		clock:   clk,
 		planner: planner,
 		history: history,
 		log:     log,
