@@ -19,7 +19,6 @@ import (
 
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/forecast"
-	"github.com/kedastral/kedastral/pkg/series"
 	"github.com/kedastral/kedastral/pkg/sim"
 )
 
@@ -32,6 +31,7 @@ live (same code, refitting every --refit of data time). Reports per model and le
 coverage and pinball loss of the upper quantile, and the time of a refit and of a forecast.
 
 Usage: agent backtest --input FILE.csv [flags]
+       agent backtest --simulate --input FILE.csv [flags]   (scaling simulation; agent backtest --simulate --help)
 
 Flags:
 `
@@ -47,6 +47,9 @@ type backtestFlags struct {
 
 // runBacktest is `agent backtest`.
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsSimulate(args) {
+		return runSimulate(ctx, args, stdout, stderr)
+	}
 	var f backtestFlags
 	fs := flag.NewFlagSet("agent backtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -138,25 +141,11 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // backtestFile evaluates every model on one trace.
 func backtestFile(ctx context.Context, input string, step time.Duration, cfg sim.BacktestConfig, models []string,
 	opts forecast.Options, out *csv.Writer, bar *progress) (backtestReport, error) {
-	file, err := os.Open(input)
+	s, step, err := readTrace(input, step)
 	if err != nil {
 		return backtestReport{}, fmt.Errorf("backtest: %w", err)
 	}
-	samples, err := series.ReadCSV(file)
-	file.Close()
-	if err != nil {
-		return backtestReport{}, fmt.Errorf("backtest: read %s: %w", input, err)
-	}
-	if step == 0 {
-		if step, err = sim.InferStep(samples); err != nil {
-			return backtestReport{}, fmt.Errorf("backtest: %s: %w", input, err)
-		}
-	}
 	if err := cfg.Validate(step); err != nil {
-		return backtestReport{}, fmt.Errorf("backtest: %s: %w", input, err)
-	}
-	s, err := series.Grid(samples, step)
-	if err != nil {
 		return backtestReport{}, fmt.Errorf("backtest: %s: %w", input, err)
 	}
 	// A trace too short for the window still gets evaluated, on half its length, so that one

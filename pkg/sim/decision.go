@@ -33,9 +33,9 @@ func (k PolicyKind) String() string {
 	return "unknown"
 }
 
-// Decision is one simulated step of the trace, as --decisions-out writes it: the demand during
-// the step and, for each policy, the replicas the HPA asked for and those ready to serve at the
-// step's start.
+// Decision is one simulated tick, as --decisions-out writes it: the demand at Time and, for
+// each policy, the replicas the HPA has asked for and those ready to serve at Time. Every figure
+// the simulator reports is a sum over these rows.
 type Decision struct {
 	Time   time.Time
 	Demand float64

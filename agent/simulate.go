@@ -1,0 +1,562 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/capacity"
+	"github.com/kedastral/kedastral/pkg/envconf"
+	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/plan"
+	"github.com/kedastral/kedastral/pkg/series"
+	"github.com/kedastral/kedastral/pkg/sim"
+)
+
+const simulateUsage = `agent backtest --simulate — replay a trace through KEDA + HPA + pods, three ways.
+
+Simulates, in data time, the workload scaled by: reactive KEDA (the HPA on the observed metric,
+AverageValue target = target per pod × utilisation); Kedastral (the agent re-plans at every new
+sample from what it could have seen — the same model and planner code as live — and KEDA reads
+the gateway's answer, the max over the lead window, beside a reactive trigger on the same
+metric); and an oracle that knows the future demand exactly. All three go through the same HPA
+(sync, tolerance, scale-up policy, scale-down stabilisation) and the same pod start-up delay.
+
+Figures per policy: unserved demand (Σ max(0, demand − ready pods × target) ÷ Σ demand),
+under-provisioned minutes, replica-hours (pods that exist, starting or ready), peak replicas,
+scaling events. With --sweep, each policy is run at many settings and Kedastral's
+cost–service frontier is compared with each reactive setting at equal cost (unserved demand at
+the same replica-hours) and at equal service (replica-hours at the same unserved demand).
+
+Usage: agent backtest --simulate --input FILE.csv [flags]
+
+Flags:
+`
+
+type simulateFlags struct {
+	inputs                          []string
+	step, warmup, window, horizon   string
+	model, format, decisionsOut     string
+	plot, refit, periods, events    string
+	startup, lead, poll, sync       string
+	upPeriod, downStab, downWindow  string
+	sweepReactive, sweepQ, sweepH   string
+	basis                           string
+	target, quantile, headroom      float64
+	utilisation, tolerance          float64
+	downFraction, upFactor          float64
+	upPods, upPercent, minR, maxR   int
+	guard, sweep, progress, simFlag bool
+}
+
+// wantsSimulate reports whether backtest args ask for --simulate.
+func wantsSimulate(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--simulate", "-simulate", "--simulate=true", "-simulate=true":
+			return true
+		}
+	}
+	return false
+}
+
+// runSimulate is `agent backtest --simulate`.
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f simulateFlags
+	fs := flag.NewFlagSet("agent backtest --simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, simulateUsage)
+		fs.PrintDefaults()
+	}
+	fs.BoolVar(&f.simFlag, "simulate", true, "run the scaling simulation (this mode)")
+	fs.Func("input", "trace: CSV timestamp,value (required; repeat for several traces and a summary)", func(v string) error {
+		f.inputs = append(f.inputs, v)
+		return nil
+	})
+	fs.StringVar(&f.step, "step", "", "grid step (default: the trace's most common spacing)")
+	fs.StringVar(&f.warmup, "warmup", "7d", "start of the trace used only as the agent's history (halved for traces shorter than twice it)")
+	fs.StringVar(&f.window, "window", "7d", "history the agent keeps (KEDASTRAL_HISTORY)")
+	fs.StringVar(&f.horizon, "horizon", "30m", "how far each plan reaches (KEDASTRAL_HORIZON)")
+	fs.StringVar(&f.model, "model", forecast.DefaultModel, "forecasting model: "+strings.Join(forecast.Names(), ", "))
+	fs.StringVar(&f.refit, "refit", forecast.DefaultRefitEvery.String(), "refit interval, in data time (KEDASTRAL_REFIT_INTERVAL)")
+	fs.StringVar(&f.periods, "periods", "", "pin the seasonal periods, e.g. 24h,7d (KEDASTRAL_PERIODS)")
+	fs.Float64Var(&f.target, "target", 0, "demand one ready pod serves (default: the trace's median ÷ 10, so the median load needs 10 replicas)")
+	fs.IntVar(&f.minR, "min", 1, "min replicas (HPA and plan)")
+	fs.IntVar(&f.maxR, "max", 1000, "max replicas (HPA and plan)")
+	fs.StringVar(&f.startup, "startup", "3m", "pod start-up delay: a pod asked for at t serves from t + this")
+	fs.StringVar(&f.lead, "lead", "", "Kedastral's and the oracle's lead time (default: --startup + --poll + --sync)")
+	fs.StringVar(&f.poll, "poll", "30s", "KEDA polling interval")
+	fs.StringVar(&f.sync, "sync", "15s", "HPA sync period")
+	fs.Float64Var(&f.tolerance, "tolerance", 0.1, "HPA tolerance")
+	fs.IntVar(&f.upPods, "scale-up-pods", 4, "HPA scale-up policy: pods per --scale-up-period")
+	fs.IntVar(&f.upPercent, "scale-up-percent", 100, "HPA scale-up policy: percent per --scale-up-period (the larger policy applies)")
+	fs.StringVar(&f.upPeriod, "scale-up-period", "15s", "HPA scale-up policy period")
+	fs.StringVar(&f.downStab, "scale-down-stabilization", "300s", "HPA scale-down stabilisation window")
+	fs.Float64Var(&f.utilisation, "utilisation", 1, "reactive target utilisation: its AverageValue target is --target × this")
+	fs.Float64Var(&f.quantile, "quantile", 0.9, "upper quantile Kedastral sizes for (KEDASTRAL_QUANTILE)")
+	fs.Float64Var(&f.headroom, "headroom", 1, "Kedastral's headroom (KEDASTRAL_HEADROOM)")
+	fs.StringVar(&f.basis, "basis", string(capacity.BasisUpper), "upper or point (KEDASTRAL_BASIS)")
+	fs.StringVar(&f.downWindow, "scale-down-window", "5m", "KEDASTRAL_SCALE_DOWN_WINDOW")
+	fs.Float64Var(&f.downFraction, "scale-down-max-fraction", 0.5, "KEDASTRAL_SCALE_DOWN_MAX_FRACTION")
+	fs.Float64Var(&f.upFactor, "scale-up-max-factor", 4, "KEDASTRAL_SCALE_UP_MAX_FACTOR")
+	fs.BoolVar(&f.guard, "accuracy-guard", true, "KEDASTRAL_ACCURACY_GUARD")
+	fs.StringVar(&f.events, "events", "", "KEDASTRAL_EVENTS")
+	fs.BoolVar(&f.sweep, "sweep", false, "run every policy at many settings and compare the frontiers at equal cost and equal service")
+	fs.StringVar(&f.sweepReactive, "sweep-utilisation", "1,0.9,0.8,0.7,0.6,0.5", "with --sweep: reactive target utilisations")
+	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
+	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.1,1.25,1.5", "with --sweep: Kedastral headrooms")
+	fs.StringVar(&f.format, "format", "text", "text or json")
+	fs.StringVar(&f.decisionsOut, "decisions-out", "", "write one row per simulated tick to this CSV (one --input only): "+decisionsHeader)
+	fs.StringVar(&f.plot, "plot", "", "draw demand, forecast band and each policy's ready capacity to this .png or .svg (one --input only)")
+	fs.BoolVar(&f.progress, "progress", true, "show progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("simulate: unexpected arguments %q", fs.Args())
+	}
+	job, err := f.parse()
+	if err != nil {
+		return err
+	}
+
+	reports := make([]simReport, len(f.inputs))
+	errs := make([]error, len(f.inputs))
+	bar := newProgress(stderr, f.progress, len(f.inputs), "simulate")
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for i, input := range f.inputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			reports[i], errs[i] = job.run(ctx, input, func(done, total int) { bar.update(i, done, total) })
+		}()
+	}
+	wg.Wait()
+	bar.finish()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if f.decisionsOut != "" {
+		if err := writeDecisions(f.decisionsOut, reports[0].decisions); err != nil {
+			return err
+		}
+	}
+	if f.plot != "" {
+		r := reports[0]
+		title := fmt.Sprintf("%s — target %.4g per pod, start-up %s", filepath.Base(r.Input), r.TargetPerPod, r.Startup)
+		if err := writePlot(f.plot, title, r.decisions, r.TargetPerPod); err != nil {
+			return err
+		}
+	}
+	var sum *simSummary
+	if len(reports) > 1 && f.sweep {
+		s := summarizeSim(reports)
+		sum = &s
+	}
+	if f.format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Traces  []simReport `json:"traces"`
+			Summary *simSummary `json:"summary,omitempty"`
+		}{reports, sum})
+	}
+	for _, r := range reports {
+		if err := r.writeText(stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
+	if sum != nil {
+		return sum.writeText(stdout)
+	}
+	return nil
+}
+
+// simJob is the parsed flags: everything but the per-trace choices (target, warmup).
+type simJob struct {
+	step, warmup time.Duration
+	cfg          sim.ScalingConfig
+	model        string
+	opts         forecast.Options
+	target       float64
+	keepDecision bool
+}
+
+func (f simulateFlags) parse() (simJob, error) {
+	var errs []error
+	dur := func(name, v string) time.Duration {
+		d, err := envconf.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s %q: %w", name, v, err))
+		}
+		return d
+	}
+	floats := func(name, v string) []float64 {
+		var out []float64
+		for p := range strings.SplitSeq(v, ",") {
+			x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("--%s: %q is not a number", name, p))
+				continue
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	if len(f.inputs) == 0 {
+		errs = append(errs, errors.New("--input is required"))
+	}
+	if (f.decisionsOut != "" || f.plot != "") && len(f.inputs) > 1 {
+		errs = append(errs, errors.New("--decisions-out and --plot take one --input"))
+	}
+	j := simJob{model: f.model, target: f.target, keepDecision: f.decisionsOut != "" || f.plot != ""}
+	if f.step != "" {
+		j.step = dur("step", f.step)
+	}
+	j.warmup = dur("warmup", f.warmup)
+	j.opts = forecast.Options{RefitEvery: dur("refit", f.refit)}
+	if f.periods != "" {
+		for p := range strings.SplitSeq(f.periods, ",") {
+			j.opts.Periods = append(j.opts.Periods, dur("periods", strings.TrimSpace(p)))
+		}
+	}
+	if !slices.Contains(forecast.Names(), f.model) {
+		errs = append(errs, fmt.Errorf("--model %q is not one of: %s", f.model, strings.Join(forecast.Names(), ", ")))
+	}
+	if f.target < 0 || math.IsNaN(f.target) || math.IsInf(f.target, 0) {
+		errs = append(errs, fmt.Errorf("--target must be > 0 (got %v)", f.target))
+	}
+	if f.format != "text" && f.format != "json" {
+		errs = append(errs, fmt.Errorf("--format must be text or json (got %q)", f.format))
+	}
+	if f.minR < 1 || f.maxR < f.minR || f.maxR > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("need 1 <= --min <= --max (got %d, %d)", f.minR, f.maxR))
+	}
+	cl := sim.DefaultClusterConfig()
+	cl.PollInterval, cl.SyncPeriod, cl.Tolerance = dur("poll", f.poll), dur("sync", f.sync), f.tolerance
+	cl.Startup = dur("startup", f.startup)
+	cl.MinReplicas, cl.MaxReplicas = int32(max(0, min(f.minR, math.MaxInt32))), int32(max(0, min(f.maxR, math.MaxInt32)))
+	upPeriod := dur("scale-up-period", f.upPeriod)
+	cl.ScaleUp.Policies = []sim.ScalingPolicy{{Type: "Pods", Value: int32(f.upPods), Period: upPeriod},
+		{Type: "Percent", Value: int32(f.upPercent), Period: upPeriod}}
+	cl.ScaleDown.StabilizationWindow = dur("scale-down-stabilization", f.downStab)
+	lead := cl.Startup + cl.PollInterval + cl.SyncPeriod
+	if f.lead != "" {
+		lead = dur("lead", f.lead)
+	}
+	events, err := capacity.ParseEvents(f.events)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--events: %w", err))
+	}
+	j.cfg = sim.ScalingConfig{
+		Cluster: cl, Tick: 15 * time.Second, Window: dur("window", f.window), Horizon: dur("horizon", f.horizon),
+		Policy: plan.Policy{Headroom: 1, MinReplicas: cl.MinReplicas, MaxReplicas: cl.MaxReplicas, LeadTime: plan.Duration(lead)},
+		Rules: capacity.Rules{Basis: capacity.Basis(f.basis), DownWindow: dur("scale-down-window", f.downWindow),
+			DownMaxFraction: f.downFraction, UpMaxFactor: f.upFactor, Events: events},
+		Guard:      f.guard,
+		Reactive:   []float64{f.utilisation},
+		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom}},
+	}
+	if f.basis == string(capacity.BasisPoint) {
+		j.cfg.Predictive[0].Quantile = 0
+	}
+	if f.sweep {
+		for _, u := range floats("sweep-utilisation", f.sweepReactive) {
+			if u != f.utilisation {
+				j.cfg.Reactive = append(j.cfg.Reactive, u)
+			}
+		}
+		for _, q := range floats("sweep-quantile", f.sweepQ) {
+			for _, h := range floats("sweep-headroom", f.sweepH) {
+				if st := (sim.Setting{Quantile: q, Headroom: h}); st != j.cfg.Predictive[0] {
+					j.cfg.Predictive = append(j.cfg.Predictive, st)
+				}
+			}
+		}
+	}
+	// The rest is checked per trace, against its step; check what does not depend on it now,
+	// so that a typo fails before minutes of forecasting. Problems already reported (a duration
+	// that did not parse reads as zero) are left out.
+	probe := j.cfg
+	probe.TargetPerPod = 1
+	if err := probe.Validate(0); err != nil && len(errs) == 0 {
+		for _, e := range unjoin(err) {
+			if !strings.Contains(e.Error(), "the trace's step") && !strings.Contains(e.Error(), "at least one step") {
+				errs = append(errs, e)
+			}
+		}
+	} else if err != nil {
+		for _, e := range unjoin(err) {
+			if strings.Contains(e.Error(), "utilisation") || strings.Contains(e.Error(), "predictive") {
+				errs = append(errs, e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return simJob{}, fmt.Errorf("simulate: %w", errors.Join(errs...))
+	}
+	return j, nil
+}
+
+// simReport is one trace's simulation.
+type simReport struct {
+	Input        string           `json:"input"`
+	Points       int              `json:"points"`
+	Step         string           `json:"step"`
+	Warmup       string           `json:"warmup"`
+	Simulated    string           `json:"simulated"`
+	TargetPerPod float64          `json:"targetPerPod"`
+	Startup      string           `json:"startup"`
+	Lead         string           `json:"lead"`
+	Model        string           `json:"model"`
+	Note         string           `json:"note,omitempty"`
+	Reactive     []sim.Outcome    `json:"reactive"`
+	Predictive   []sim.Outcome    `json:"predictive"`
+	Oracle       sim.Outcome      `json:"oracle"`
+	Comparisons  []sim.Comparison `json:"comparisons"`
+	// ForecastSeconds and SimulateSeconds are how long the agent's forecasts and the cluster
+	// simulations of every setting took.
+	ForecastSeconds float64 `json:"forecastSeconds"`
+	SimulateSeconds float64 `json:"simulateSeconds"`
+
+	decisions []sim.Decision
+}
+
+func (j simJob) run(ctx context.Context, input string, progress func(done, total int)) (simReport, error) {
+	s, step, err := readTrace(input, j.step)
+	if err != nil {
+		return simReport{}, fmt.Errorf("simulate: %w", err)
+	}
+	cfg := j.cfg
+	cfg.TargetPerPod = j.target
+	note := ""
+	if cfg.TargetPerPod == 0 {
+		cfg.TargetPerPod = sim.Median(s.Values) / 10
+		if !(cfg.TargetPerPod > 0) {
+			return simReport{}, fmt.Errorf("simulate: %s: the trace's median is not above zero: give --target", input)
+		}
+	}
+	warmup := j.warmup
+	if span := time.Duration(s.Len()) * step; span < 2*warmup {
+		warmup = (span / 2).Truncate(step)
+		note = fmt.Sprintf("the trace is shorter than twice the %s warmup: warmup %s", shortDuration(j.warmup), shortDuration(warmup))
+	}
+	cfg.Warmup = warmup
+	if err := cfg.Validate(step); err != nil {
+		return simReport{}, fmt.Errorf("simulate: %s: %w", input, err)
+	}
+	newModel := func() (forecast.Model, error) { return forecast.New(j.model, j.opts) }
+	res, err := sim.Scale(ctx, s, newModel, cfg, progress)
+	if err != nil {
+		return simReport{}, fmt.Errorf("simulate %s: %w", input, err)
+	}
+	r := simReport{
+		Input: input, Points: s.Len(), Step: shortDuration(step), Warmup: shortDuration(warmup),
+		Simulated: shortDuration(res.End.Sub(res.Start)), TargetPerPod: cfg.TargetPerPod,
+		Startup: shortDuration(cfg.Cluster.Startup), Lead: shortDuration(cfg.Policy.LeadTime.D()), Model: res.Model, Note: note,
+		Reactive: res.Reactive, Predictive: res.Predictive, Oracle: res.Oracle,
+		Comparisons:     sim.Compare(res.Reactive, res.Predictive),
+		ForecastSeconds: res.ForecastSeconds, SimulateSeconds: res.SimulateSeconds,
+	}
+	if j.keepDecision {
+		r.decisions = res.Decisions
+	}
+	return r, nil
+}
+
+// readTrace reads a CSV trace onto a regular grid of step (inferred when 0).
+func readTrace(input string, step time.Duration) (series.Series, time.Duration, error) {
+	file, err := os.Open(input)
+	if err != nil {
+		return series.Series{}, 0, err
+	}
+	samples, err := series.ReadCSV(file)
+	file.Close()
+	if err != nil {
+		return series.Series{}, 0, fmt.Errorf("read %s: %w", input, err)
+	}
+	if step == 0 {
+		if step, err = sim.InferStep(samples); err != nil {
+			return series.Series{}, 0, fmt.Errorf("%s: %w", input, err)
+		}
+	}
+	s, err := series.Grid(samples, step)
+	if err != nil {
+		return series.Series{}, 0, fmt.Errorf("%s: %w", input, err)
+	}
+	return s, step, nil
+}
+
+func pct[F ~float64](f F) string {
+	v := float64(f)
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%%", v*100)
+}
+
+func (r simReport) writeText(w io.Writer) error {
+	fmt.Fprintf(w, "%s: %d points of %s; warmup %s, simulated %s; target %.4g per pod; start-up %s, lead %s; model %s\n",
+		r.Input, r.Points, r.Step, r.Warmup, r.Simulated, r.TargetPerPod, r.Startup, r.Lead, r.Model)
+	if r.Note != "" {
+		fmt.Fprintf(w, "note: %s\n", r.Note)
+	}
+	fmt.Fprintf(w, "forecasting %.1fs, simulating %d settings %.1fs\n\n", r.ForecastSeconds, len(r.Reactive)+len(r.Predictive)+1, r.SimulateSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tsetting\tunserved\tunder-provisioned min\treplica-hours\tpeak\tevents\tguard fallback\t")
+	row := func(o sim.Outcome) {
+		guard := ""
+		if o.Policy == sim.Predictive.String() {
+			guard = pct(o.Fallback)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f%%\t%.0f\t%.1f\t%d\t%d\t%s\t\n", o.Policy, o.Setting, o.Unserved*100, o.UnderMinutes,
+			o.ReplicaHours, o.PeakReplicas, o.Events, guard)
+	}
+	row(r.Reactive[0])
+	row(r.Predictive[0])
+	row(r.Oracle)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Reactive) == 1 && len(r.Predictive) == 1 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nsweep: %d reactive and %d predictive settings; Kedastral's frontier against each reactive setting:\n",
+		len(r.Reactive), len(r.Predictive))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "reactive\tunserved\treplica-hours\tless unserved at equal cost\tfewer replica-hours at equal unserved\t")
+	for _, c := range r.Comparisons {
+		fmt.Fprintf(tw, "%s\t%.3f%%\t%.1f\t%s\t%s\t\n", c.Reactive.Setting, c.Reactive.Unserved*100, c.Reactive.ReplicaHours,
+			pct(c.UnservedReduction), pct(c.CostSaving))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nKedastral's frontier:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "setting\tunserved\treplica-hours\tguard fallback\t")
+	for _, o := range sim.Frontier(r.Predictive) {
+		fmt.Fprintf(tw, "%s\t%.3f%%\t%.1f\t%s\t\n", o.Setting, o.Unserved*100, o.ReplicaHours, pct(o.Fallback))
+	}
+	return tw.Flush()
+}
+
+// simSummary is the comparison over several traces.
+type simSummary struct {
+	Traces []simSummaryRow `json:"traces"`
+	// Median over the traces of each trace's median over the reactive settings.
+	UnservedReduction sim.Fraction `json:"unservedReduction"`
+	CostSaving        sim.Fraction `json:"costSaving"`
+	// WorseThanReactive counts the traces where Kedastral's frontier leaves more unserved
+	// demand than some reactive setting at its cost.
+	WorseThanReactive int `json:"worseThanReactive"`
+}
+
+type simSummaryRow struct {
+	Input string `json:"input"`
+	// UnservedReduction and CostSaving are the medians over the comparable reactive settings;
+	// WorstReduction the least favourable one.
+	UnservedReduction sim.Fraction `json:"unservedReduction"`
+	WorstReduction    sim.Fraction `json:"worstReduction"`
+	CostSaving        sim.Fraction `json:"costSaving"`
+	// The default settings against the oracle: unserved demand and replica-hours of each.
+	PredictiveUnserved     float64 `json:"predictiveUnserved"`
+	OracleUnserved         float64 `json:"oracleUnserved"`
+	PredictiveReplicaHours float64 `json:"predictiveReplicaHours"`
+	OracleReplicaHours     float64 `json:"oracleReplicaHours"`
+}
+
+func summarizeSim(reports []simReport) simSummary {
+	var s simSummary
+	var red, save []float64
+	for _, r := range reports {
+		var rs, cs []float64
+		worst := math.NaN()
+		for _, c := range r.Comparisons {
+			rs = append(rs, float64(c.UnservedReduction))
+			cs = append(cs, float64(c.CostSaving))
+			if u := float64(c.UnservedReduction); !math.IsNaN(u) && !(u >= worst) {
+				worst = u
+			}
+		}
+		row := simSummaryRow{Input: filepath.Base(r.Input), UnservedReduction: sim.Fraction(sim.Median(rs)),
+			WorstReduction: sim.Fraction(worst), CostSaving: sim.Fraction(sim.Median(cs)),
+			PredictiveUnserved: r.Predictive[0].Unserved, OracleUnserved: r.Oracle.Unserved,
+			PredictiveReplicaHours: r.Predictive[0].ReplicaHours, OracleReplicaHours: r.Oracle.ReplicaHours}
+		if worst < 0 {
+			s.WorseThanReactive++
+		}
+		red = append(red, float64(row.UnservedReduction))
+		save = append(save, float64(row.CostSaving))
+		s.Traces = append(s.Traces, row)
+	}
+	s.UnservedReduction, s.CostSaving = sim.Fraction(sim.Median(red)), sim.Fraction(sim.Median(save))
+	return s
+}
+
+func (s simSummary) writeText(w io.Writer) error {
+	fmt.Fprintln(w, "summary: Kedastral against reactive KEDA at equal cost and at equal service (median over the reactive settings),")
+	fmt.Fprintln(w, "and the default settings against the oracle")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "trace\tless unserved at equal cost\tworst\tfewer replica-hours at equal unserved\tunserved kedastral / oracle\treplica-hours kedastral / oracle\t")
+	for _, r := range s.Traces {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f%% / %.3f%%\t%.0f / %.0f\t\n", r.Input, pct(r.UnservedReduction), pct(r.WorstReduction),
+			pct(r.CostSaving), r.PredictiveUnserved*100, r.OracleUnserved*100, r.PredictiveReplicaHours, r.OracleReplicaHours)
+	}
+	fmt.Fprintf(tw, "median\t%s\t\t%s\t\t\t\n", pct(s.UnservedReduction), pct(s.CostSaving))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nworse than reactive (at some reactive setting's cost) on %d of %d traces\n", s.WorseThanReactive, len(s.Traces))
+	return err
+}
+
+// decisionsHeader is the header of --decisions-out.
+const decisionsHeader = "time,demand,forecast,upper,desired_reactive,ready_reactive,desired_predictive,ready_predictive,desired_oracle,ready_oracle"
+
+func writeDecisions(path string, rows []sim.Decision) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("decisions-out: %w", err)
+	}
+	w := csv.NewWriter(f)
+	w.Write(strings.Split(decisionsHeader, ","))
+	rec := make([]string, 10)
+	for _, d := range rows {
+		rec[0] = d.Time.UTC().Format(time.RFC3339)
+		rec[1], rec[2], rec[3] = fmtFloat(d.Demand), fmtFloat(d.Forecast), fmtFloat(d.Upper)
+		for k := range sim.Policies {
+			rec[4+2*k] = strconv.Itoa(int(d.Desired[k]))
+			rec[5+2*k] = strconv.Itoa(int(d.Ready[k]))
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	if err := errors.Join(w.Error(), f.Close()); err != nil {
+		return fmt.Errorf("decisions-out %s: %w", path, err)
+	}
+	return nil
+}

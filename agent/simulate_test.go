@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kedastral/kedastral/pkg/sim"
+)
+
+// TestSimulateDecisionsRecompute runs the simulation from the command line and recomputes every
+// reported figure of each policy from --decisions-out: the CSV is the whole story.
+func TestSimulateDecisionsRecompute(t *testing.T) {
+	dir := t.TempDir()
+	decisions := filepath.Join(dir, "decisions.csv")
+	plot := filepath.Join(dir, "sim.png")
+	var stdout, stderr strings.Builder
+	args := []string{"backtest", "--simulate", "--input", nasaTrace, "--model", "seasonal_naive", "--warmup", "2d",
+		"--target", "5", "--format", "json", "--decisions-out", decisions, "--plot", plot, "--progress=false"}
+	if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("agent backtest --simulate: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Traces []simReport `json:"traces"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+		t.Fatalf("--format json output does not decode: %v\n%s", err, stdout.String())
+	}
+	if len(got.Traces) != 1 {
+		t.Fatalf("report has %d traces, want 1", len(got.Traces))
+	}
+	r := got.Traces[0]
+	reported := map[string]sim.Outcome{"reactive": r.Reactive[0], "predictive": r.Predictive[0], "oracle": r.Oracle}
+
+	f, err := os.Open(decisions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "time,demand,forecast,upper,desired_reactive,ready_reactive,desired_predictive,ready_predictive,desired_oracle,ready_oracle"; strings.Join(rows[0], ",") != want {
+		t.Fatalf("header = %v, want %s", rows[0], want)
+	}
+	rows = rows[1:]
+	// 10 days of 1-minute samples, 2 of warmup, one row per 15-second tick.
+	if want := 8 * 1440 * 4; len(rows) != want {
+		t.Fatalf("%d rows, want %d", len(rows), want)
+	}
+	num := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("%q is not a number: %v", s, err)
+		}
+		return v
+	}
+	const tick = 15.0 // seconds
+	for k, name := range []string{"reactive", "predictive", "oracle"} {
+		var demand, unserved, under, podSeconds float64
+		var peak, events int
+		last := int(math.Ceil(num(rows[0][1]) / r.TargetPerPod)) // every policy starts with what the first demand needs
+		for _, row := range rows {
+			d, desired, ready := num(row[1]), int(num(row[4+2*k])), num(row[5+2*k])
+			demand += d * tick
+			if short := d - ready*r.TargetPerPod; short > 0 {
+				unserved += short * tick
+				under += tick
+			}
+			podSeconds += float64(desired) * tick
+			peak = max(peak, desired)
+			if desired != last {
+				events++
+				last = desired
+			}
+		}
+		want := reported[name]
+		checks := []struct {
+			what      string
+			got, want float64
+		}{
+			{"unserved", unserved / demand, want.Unserved},
+			{"under-provisioned minutes", under / 60, want.UnderMinutes},
+			{"replica-hours", podSeconds / 3600, want.ReplicaHours},
+			{"peak replicas", float64(peak), float64(want.PeakReplicas)},
+			{"scaling events", float64(events), float64(want.Events)},
+		}
+		for _, c := range checks {
+			if math.Abs(c.got-c.want) > 1e-9*max(1, math.Abs(c.want)) {
+				t.Errorf("%s %s: recomputed from the CSV %v, reported %v", name, c.what, c.got, c.want)
+			}
+		}
+	}
+	if r.Reactive[0].Unserved == 0 || r.Oracle.Unserved >= r.Reactive[0].Unserved {
+		t.Errorf("unserved: reactive %v, oracle %v; want the oracle below a reactive policy that misses some", r.Reactive[0].Unserved, r.Oracle.Unserved)
+	}
+	if b, err := os.ReadFile(plot); err != nil || !strings.HasPrefix(string(b), "\x89PNG") {
+		t.Errorf("--plot wrote no PNG: %v", err)
+	}
+}
+
+func TestSimulateSweepSummary(t *testing.T) {
+	var stdout, stderr strings.Builder
+	args := []string{"backtest", "--simulate", "--sweep", "--input", nasaTrace, "--input", nasaTrace, "--model", "seasonal_naive",
+		"--warmup", "2d", "--sweep-quantile", "0.8,0.95", "--sweep-headroom", "1,1.2", "--sweep-utilisation", "0.9,0.7", "--progress=false"}
+	if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("agent backtest --simulate --sweep: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"sweep: 3 reactive and 5 predictive settings", "less unserved at equal cost",
+		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "median", "worse than reactive"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSimulateFlagErrors(t *testing.T) {
+	var stdout, stderr strings.Builder
+	args := []string{"backtest", "--simulate", "--input", "a.csv", "--input", "b.csv", "--decisions-out", "d.csv", "--model", "tea_leaves",
+		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2"}
+	err := run(t.Context(), args, nil, &stdout, &stderr)
+	if err == nil {
+		t.Fatal("agent backtest --simulate with bad flags: no error")
+	}
+	for _, want := range []string{"--decisions-out and --plot take one --input", `--model "tea_leaves" is not one of`,
+		`--startup "soon"`, "--format must be text or json", "need 1 <= --min <= --max", `--sweep-quantile: "x" is not a number`,
+		"reactive target utilisation must be in (0, 1] (got 2)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q, want it to contain %q", err, want)
+		}
+	}
+}

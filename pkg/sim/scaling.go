@@ -1,0 +1,535 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/capacity"
+	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/plan"
+	"github.com/kedastral/kedastral/pkg/series"
+)
+
+// ScalingConfig is one closed-loop scaling simulation of a trace.
+//
+// The trace's value at T is the demand during [T, T+step), observable from T on: the reactive
+// policy (and the reactive trigger beside Kedastral's) sees it from T; the agent forecasts from
+// the samples up to and including T, never a later one. Time advances by Tick; KEDA polls and
+// HPA syncs happen on their own schedules inside Cluster.
+type ScalingConfig struct {
+	Cluster ClusterConfig
+	// TargetPerPod is the demand one ready pod serves.
+	TargetPerPod float64
+	// Tick is the simulation's time step; it must divide the trace's step and the KEDA poll and
+	// HPA sync periods. Default 15s.
+	Tick time.Duration
+	// Warmup is the part of the trace used only as history before the simulation starts.
+	Warmup time.Duration
+	// Window is the history the agent keeps (KEDASTRAL_HISTORY).
+	Window time.Duration
+	// Horizon is how far ahead each plan reaches (KEDASTRAL_HORIZON).
+	Horizon time.Duration
+	// Policy is the agent's policy; its TargetPerPod is overridden by TargetPerPod. Its
+	// LeadTime is also the oracle's.
+	Policy plan.Policy
+	Rules  capacity.Rules
+	// Guard turns the accuracy guard on.
+	Guard bool
+	// Reactive lists the target utilisations swept for the reactive policy (its AverageValue
+	// target is TargetPerPod × utilisation); the first is the default setting.
+	Reactive []float64
+	// Predictive lists the (quantile, headroom) settings swept for Kedastral; the first is the
+	// default setting.
+	Predictive []Setting
+}
+
+// Setting is one predictive configuration: the upper quantile capacity is sized for (0 sizes
+// for the point forecast) and the headroom.
+type Setting struct {
+	Quantile float64 `json:"quantile"`
+	Headroom float64 `json:"headroom"`
+}
+
+func (s Setting) String() string {
+	if s.Quantile == 0 {
+		return fmt.Sprintf("point×%.2f", s.Headroom)
+	}
+	return fmt.Sprintf("p%g×%.2f", s.Quantile*100, s.Headroom)
+}
+
+// Validate reports every problem with the configuration for a trace of the given step.
+func (c ScalingConfig) Validate(step time.Duration) error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if err := c.Cluster.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if !(c.TargetPerPod > 0) || math.IsInf(c.TargetPerPod, 0) {
+		add("target per pod must be > 0 (got %v)", c.TargetPerPod)
+	}
+	if c.Tick <= 0 {
+		add("tick must be > 0 (got %v)", c.Tick)
+	} else {
+		for _, d := range []struct {
+			name string
+			d    time.Duration
+		}{{"the trace's step", step}, {"the KEDA poll interval", c.Cluster.PollInterval}, {"the HPA sync period", c.Cluster.SyncPeriod}} {
+			if d.d <= 0 || d.d%c.Tick != 0 {
+				add("tick %v must divide %s (%v)", c.Tick, d.name, d.d)
+			}
+		}
+	}
+	if c.Warmup < step {
+		add("warmup must be at least one step (got %v)", c.Warmup)
+	}
+	if c.Window < step {
+		add("window must be at least one step (got %v)", c.Window)
+	}
+	if c.Horizon < step {
+		add("horizon must be at least one step (got %v)", c.Horizon)
+	}
+	if len(c.Reactive) == 0 {
+		add("no reactive setting")
+	}
+	for _, u := range c.Reactive {
+		if !(u > 0 && u <= 1) {
+			add("reactive target utilisation must be in (0, 1] (got %v)", u)
+		}
+	}
+	if len(c.Predictive) == 0 {
+		add("no predictive setting")
+	}
+	for _, s := range c.Predictive {
+		if s.Quantile != 0 && !(s.Quantile > 0.5 && s.Quantile < 1) {
+			add("predictive quantile must be 0 (point forecast) or in (0.5, 1) (got %v)", s.Quantile)
+		}
+		if !(s.Headroom >= 1) || math.IsInf(s.Headroom, 0) {
+			add("predictive headroom must be >= 1 (got %v)", s.Headroom)
+		}
+	}
+	pol := c.Policy
+	pol.TargetPerPod, pol.Headroom = 1, 1
+	if err := c.Rules.Validate(pol); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Outcome is what one policy setting did over the simulation.
+type Outcome struct {
+	Policy  string `json:"policy"`
+	Setting string `json:"setting"`
+	// Unserved is Σ max(0, demand − ready capacity) ÷ Σ demand, over time.
+	Unserved float64 `json:"unserved"`
+	// UnderMinutes is how long ready capacity was below demand.
+	UnderMinutes float64 `json:"underMinutes"`
+	// ReplicaHours is the cost: pods that exist (starting or ready) × time.
+	ReplicaHours float64 `json:"replicaHours"`
+	PeakReplicas int32   `json:"peakReplicas"`
+	// Events counts changes of the HPA's desired replicas.
+	Events int `json:"events"`
+	// Fallback is the share of plans made while the accuracy guard had fallen back, and
+	// Widened while it had widened the headroom (predictive only).
+	Fallback float64 `json:"fallback,omitempty"`
+	Widened  float64 `json:"widened,omitempty"`
+}
+
+// ScalingResult is a whole simulation: every setting of every policy, and the step-by-step
+// decisions of each policy's default setting.
+type ScalingResult struct {
+	Start, End time.Time
+	Model      string
+	Reactive   []Outcome
+	Predictive []Outcome
+	Oracle     Outcome
+	Decisions  []Decision
+	// ForecastSeconds is the time the agent's forecasts took (the expensive part), and
+	// SimulateSeconds the time the cluster simulations took.
+	ForecastSeconds, SimulateSeconds float64
+}
+
+// forecasts holds the agent's forecast at every origin of the simulation: point and the upper
+// band for each swept quantile, flattened origin by origin.
+type forecasts struct {
+	horizon   int
+	quantiles []float64
+	point     []float64   // [origin*horizon + h]
+	upper     [][]float64 // [quantile][origin*horizon + h]
+}
+
+// Scale simulates the trace s under the three policies. newModel makes the agent's forecasting
+// model (one instance sees the whole run, as the agent would). progress, when not nil, is called
+// with the origins forecast so far and their total.
+func Scale(ctx context.Context, s series.Series, newModel func() (forecast.Model, error), cfg ScalingConfig,
+	progress func(done, total int)) (ScalingResult, error) {
+	if cfg.Tick == 0 {
+		cfg.Tick = 15 * time.Second
+	}
+	if err := cfg.Validate(s.Step); err != nil {
+		return ScalingResult{}, err
+	}
+	warm := int(cfg.Warmup / s.Step)
+	if warm >= s.Len() {
+		return ScalingResult{}, fmt.Errorf("the trace (%d points of %v) is no longer than the warmup %v", s.Len(), s.Step, cfg.Warmup)
+	}
+	model, err := newModel()
+	if err != nil {
+		return ScalingResult{}, err
+	}
+	res := ScalingResult{Start: s.Time(warm), End: s.End(), Model: model.Name()}
+
+	began := time.Now()
+	fcs, err := forecastAll(ctx, s, warm, model, cfg, progress)
+	if err != nil {
+		return ScalingResult{}, err
+	}
+	res.ForecastSeconds = time.Since(began).Seconds()
+
+	began = time.Now()
+	ticks := int(s.Step / cfg.Tick)
+	res.Decisions = make([]Decision, (s.Len()-warm)*ticks)
+	for j := range res.Decisions {
+		i := warm + j/ticks
+		res.Decisions[j] = Decision{Time: s.Time(i).Add(time.Duration(j%ticks) * cfg.Tick), Demand: s.Values[i],
+			Forecast: math.NaN(), Upper: math.NaN()}
+	}
+	for k, u := range cfg.Reactive {
+		var rec []Decision
+		if k == 0 {
+			rec = res.Decisions
+		}
+		out, err := runReactive(s, warm, cfg, u, rec)
+		if err != nil {
+			return ScalingResult{}, err
+		}
+		res.Reactive = append(res.Reactive, out)
+	}
+	for k, st := range cfg.Predictive {
+		var rec []Decision
+		if k == 0 {
+			rec = res.Decisions
+		}
+		out, err := runPredictive(s, warm, cfg, st, fcs, model.Name(), rec)
+		if err != nil {
+			return ScalingResult{}, err
+		}
+		res.Predictive = append(res.Predictive, out)
+	}
+	res.Oracle, err = runOracle(s, warm, cfg, res.Decisions)
+	if err != nil {
+		return ScalingResult{}, err
+	}
+	res.SimulateSeconds = time.Since(began).Seconds()
+	return res, nil
+}
+
+// forecastAll runs the agent's model at every origin of the simulation — each new sample —
+// on the Window of history up to and including it. This is the only place the predictive
+// policy reads the trace, and it reads nothing after the origin.
+func forecastAll(ctx context.Context, s series.Series, warm int, model forecast.Model, cfg ScalingConfig,
+	progress func(done, total int)) (*forecasts, error) {
+	horizon := int(cfg.Horizon / s.Step)
+	window := int(cfg.Window / s.Step)
+	var qs []float64
+	for _, st := range cfg.Predictive {
+		if st.Quantile != 0 && !slices.Contains(qs, st.Quantile) {
+			qs = append(qs, st.Quantile)
+		}
+	}
+	if !slices.Contains(qs, 0.9) && slices.ContainsFunc(cfg.Predictive, func(s Setting) bool { return s.Quantile == 0 }) {
+		qs = append(qs, 0.9) // the band the accuracy guard judges point-sized settings by
+	}
+	n := s.Len() - warm
+	f := &forecasts{horizon: horizon, quantiles: qs, point: make([]float64, n*horizon), upper: make([][]float64, len(qs))}
+	for q := range qs {
+		f.upper[q] = make([]float64, n*horizon)
+	}
+	multi, isMulti := model.(forecast.QuantileForecaster)
+	for o := range n {
+		if o%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		end := warm + o + 1 // the sample at the origin is observable at the origin
+		hist := series.Series{Start: s.Time(max(0, end-window)), Step: s.Step, Values: s.Values[max(0, end-window):end]}
+		at := o * horizon
+		if isMulti {
+			point, uppers, err := multi.ForecastQuantiles(hist, horizon, qs)
+			if err != nil && !errors.Is(err, forecast.ErrNoData) {
+				return nil, fmt.Errorf("forecast at %s: %w", s.Time(end-1).Format(time.RFC3339), err)
+			}
+			if err == nil {
+				copy(f.point[at:], point)
+				for q := range qs {
+					copy(f.upper[q][at:], uppers[q])
+				}
+			} else {
+				f.markMissing(o)
+			}
+		} else {
+			for q, quantile := range qs {
+				fc, err := model.Forecast(hist, horizon, quantile)
+				if errors.Is(err, forecast.ErrNoData) {
+					f.markMissing(o)
+					break
+				}
+				if err != nil {
+					return nil, fmt.Errorf("forecast at %s: %w", s.Time(end-1).Format(time.RFC3339), err)
+				}
+				copy(f.point[at:], fc.Point)
+				copy(f.upper[q][at:], fc.Upper)
+			}
+		}
+		if progress != nil {
+			progress(o+1, n)
+		}
+	}
+	return f, nil
+}
+
+// markMissing records that the model could not forecast at origin o (no finite history): the
+// agent would not publish a plan then.
+func (f *forecasts) markMissing(o int) { f.point[o*f.horizon] = math.NaN() }
+
+func (f *forecasts) at(o, q int) (forecast.Forecast, bool) {
+	at := o * f.horizon
+	if math.IsNaN(f.point[at]) {
+		return forecast.Forecast{}, false
+	}
+	return forecast.Forecast{Point: f.point[at : at+f.horizon], Upper: f.upper[q][at : at+f.horizon]}, true
+}
+
+// meter accumulates one policy's outcome tick by tick.
+type meter struct {
+	unserved, demand, under, podSeconds float64
+	peak, last                          int32
+	events                              int
+}
+
+func (m *meter) add(demand float64, desired, ready int32, targetPerPod float64, tick time.Duration) {
+	sec := tick.Seconds()
+	m.podSeconds += float64(desired) * sec
+	m.peak = max(m.peak, desired)
+	if desired != m.last {
+		m.events++
+		m.last = desired
+	}
+	if !isFinite(demand) || demand < 0 {
+		return
+	}
+	m.demand += demand * sec
+	if short := demand - float64(ready)*targetPerPod; short > 0 {
+		m.unserved += short * sec
+		m.under += sec
+	}
+}
+
+func (m *meter) outcome(policy, setting string) Outcome {
+	o := Outcome{Policy: policy, Setting: setting, UnderMinutes: m.under / 60, ReplicaHours: m.podSeconds / 3600,
+		PeakReplicas: m.peak, Events: m.events}
+	if m.demand > 0 {
+		o.Unserved = m.unserved / m.demand
+	}
+	return o
+}
+
+// loop drives a cluster through the simulated span, tick by tick. poll answers KEDA; onStep,
+// when not nil, is called at each trace step before the cluster advances into it. rec, when not
+// nil, gets the policy's desired and ready replicas at every tick, after the cluster has
+// advanced to it: exactly the figures the meter adds up, so that a reader of --decisions-out can
+// recompute every figure reported.
+func loop(s series.Series, warm int, cfg ScalingConfig, c *Cluster, poll func(time.Time) []Metric,
+	onStep func(i int), rec []Decision, kind PolicyKind) (meter, error) {
+	m := meter{last: c.Desired()}
+	ticks := int(s.Step / cfg.Tick)
+	for i := warm; i < s.Len(); i++ {
+		if onStep != nil {
+			onStep(i)
+		}
+		demand := s.Values[i]
+		for k := range ticks {
+			t := s.Time(i).Add(time.Duration(k) * cfg.Tick)
+			if err := c.Advance(t, poll); err != nil {
+				return meter{}, err
+			}
+			if rec != nil {
+				j := (i-warm)*ticks + k
+				rec[j].Desired[kind] = c.Desired()
+				rec[j].Ready[kind] = c.Ready()
+			}
+			m.add(demand, c.Desired(), c.Ready(), cfg.TargetPerPod, cfg.Tick)
+		}
+	}
+	return m, nil
+}
+
+// initialReplicas starts every policy alike: what the demand at the start needs.
+func initialReplicas(s series.Series, warm int, cfg ScalingConfig) int32 {
+	v := s.Values[warm]
+	if !isFinite(v) {
+		v = 0
+	}
+	return int32(math.Ceil(v / cfg.TargetPerPod))
+}
+
+// demandAt is the demand at t on the trace's grid (NaN outside it).
+func demandAt(s series.Series, t time.Time) float64 {
+	i := int(t.Sub(s.Start) / s.Step)
+	if t.Before(s.Start) || i >= s.Len() {
+		return math.NaN()
+	}
+	return s.Values[i]
+}
+
+func runReactive(s series.Series, warm int, cfg ScalingConfig, util float64, rec []Decision) (Outcome, error) {
+	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
+	if err != nil {
+		return Outcome{}, err
+	}
+	target := cfg.TargetPerPod * util
+	metrics := make([]Metric, 1)
+	poll := func(t time.Time) []Metric {
+		metrics[0] = Metric{Value: demandAt(s, t), Target: target}
+		return metrics
+	}
+	m, err := loop(s, warm, cfg, c, poll, nil, rec, Reactive)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return m.outcome(Reactive.String(), fmt.Sprintf("utilisation %.2f", util)), nil
+}
+
+// runPredictive replays the agent: at each new sample it plans from the forecast made at that
+// origin (with the planner the agent uses, accuracy guard included); KEDA reads the gateway's
+// answer for the plan and, beside it, the reactive trigger on the observed metric, and the HPA
+// takes the larger — the ScaledObject we recommend.
+func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs *forecasts, model string, rec []Decision) (Outcome, error) {
+	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
+	if err != nil {
+		return Outcome{}, err
+	}
+	pol := cfg.Policy
+	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, st.Headroom
+	rules := cfg.Rules
+	q := slices.Index(fcs.quantiles, st.Quantile)
+	quantile := st.Quantile
+	if st.Quantile == 0 {
+		// Sized for the point forecast; the accuracy guard still judges the model by its band.
+		rules.Basis, q = capacity.BasisPoint, max(0, slices.Index(fcs.quantiles, 0.9))
+		quantile = fcs.quantiles[q]
+	}
+	pl := capacity.Planner{Model: namedModel(model), Policy: pol, Rules: rules, Horizon: fcs.horizon, Quantile: quantile, Validity: cfg.Horizon}
+	if cfg.Guard {
+		if pl.Accuracy, err = capacity.NewAccuracy(capacity.AccuracyConfig{Quantile: quantile, Lead: pol.LeadTime.D()}); err != nil {
+			return Outcome{}, err
+		}
+	}
+	w := plan.Workload{Namespace: "sim", Name: "trace"}
+	window := int(cfg.Window / s.Step)
+	var current *plan.Plan
+	var plans, fallback, widened int
+	var planErr error
+	ticks := int(s.Step / cfg.Tick)
+	onStep := func(i int) {
+		// The sample at T_i is observable from T_i on: the agent plans now from the history up
+		// to and including it, for the steps from T_i+step on.
+		o := i - warm
+		if planErr != nil {
+			return
+		}
+		fc, ok := fcs.at(o, q)
+		if !ok {
+			return
+		}
+		end := i + 1
+		hist := series.Series{Start: s.Time(max(0, end-window)), Step: s.Step, Values: s.Values[max(0, end-window):end]}
+		p, err := pl.FromForecast(s.Time(i), w, int64(i+1), hist, fc, current)
+		if err != nil {
+			planErr = fmt.Errorf("plan at %s: %w", s.Time(i).Format(time.RFC3339), err)
+			return
+		}
+		current = &p
+		plans++
+		if pl.Accuracy != nil {
+			switch pl.Accuracy.Status().Mode {
+			case capacity.Fallback:
+				fallback++
+			case capacity.Widened:
+				widened++
+			}
+		}
+		if rec != nil {
+			// The forecast for the next step, made before it.
+			for j := (o + 1) * ticks; j < min(len(rec), (o+2)*ticks); j++ {
+				rec[j].Forecast, rec[j].Upper = p.Predicted[0], p.Upper[0]
+			}
+		}
+	}
+	metrics := make([]Metric, 0, 2)
+	poll := func(t time.Time) []Metric {
+		metrics = append(metrics[:0], Metric{Value: demandAt(s, t), Target: cfg.TargetPerPod})
+		if current != nil {
+			if r, err := current.ReplicasAt(t, pol.LeadTime.D()); err == nil {
+				metrics = append(metrics, Metric{Value: float64(r), Target: 1})
+			}
+		}
+		return metrics
+	}
+	m, err := loop(s, warm, cfg, c, poll, onStep, rec, Predictive)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if planErr != nil {
+		return Outcome{}, planErr
+	}
+	out := m.outcome(Predictive.String(), st.String())
+	if plans > 0 {
+		out.Fallback, out.Widened = float64(fallback)/float64(plans), float64(widened)/float64(plans)
+	}
+	return out, nil
+}
+
+// runOracle answers KEDA with what the true demand needs over [now, now+lead]: the best any
+// forecast could do under the same start-up delay and HPA rules.
+func runOracle(s series.Series, warm int, cfg ScalingConfig, rec []Decision) (Outcome, error) {
+	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
+	if err != nil {
+		return Outcome{}, err
+	}
+	lead := cfg.Policy.LeadTime.D()
+	pol := cfg.Policy
+	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, 1
+	metrics := make([]Metric, 1)
+	poll := func(t time.Time) []Metric {
+		need := int32(0)
+		for u := t; !u.After(t.Add(lead)); u = u.Add(s.Step) {
+			if v := demandAt(s, u); isFinite(v) {
+				need = max(need, capacity.ReactiveFloor(v, pol))
+			}
+		}
+		if v := demandAt(s, t.Add(lead)); isFinite(v) {
+			need = max(need, capacity.ReactiveFloor(v, pol))
+		}
+		metrics[0] = Metric{Value: float64(need), Target: 1}
+		return metrics
+	}
+	m, err := loop(s, warm, cfg, c, poll, nil, rec, Oracle)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return m.outcome(Oracle.String(), fmt.Sprintf("lead %v", lead)), nil
+}
+
+// namedModel stands for the agent's model in the plans the simulator builds from stored
+// forecasts: the planner only asks it for its name.
+type namedModel string
+
+func (n namedModel) Name() string { return string(n) }
+func (n namedModel) Forecast(series.Series, int, float64) (forecast.Forecast, error) {
+	return forecast.Forecast{}, errors.New("the simulator plans from stored forecasts")
+}
