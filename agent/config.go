@@ -278,6 +278,14 @@ func (c Config) leadTime() (lead time.Duration, auto bool, err error) {
 	return d, false, nil
 }
 
+// startupQuery is the PromQL that measures pod start-up for KEDASTRAL_LEAD_TIME=auto.
+func (c Config) startupQuery() string {
+	if strings.TrimSpace(c.StartupQuery) != "" {
+		return c.StartupQuery
+	}
+	return promsource.StartupQuery(c.Namespace, c.Workload)
+}
+
 // defaultLead is the lead time used until KEDASTRAL_LEAD_TIME=auto has measured one.
 const defaultLead = 3 * time.Minute
 

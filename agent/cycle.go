@@ -25,6 +25,16 @@ type source interface {
 	Fetch(ctx context.Context, start, end time.Time, step time.Duration) ([]series.Sample, error)
 }
 
+// startupSource measures the workload's pod start-up times (promsource.Source does, from
+// kube-state-metrics).
+type startupSource interface {
+	StartupTimes(ctx context.Context, query string, at time.Time) ([]time.Duration, error)
+}
+
+// leadRefresh is how often KEDASTRAL_LEAD_TIME=auto measures the start-up again: pods of new
+// releases, nodes or images change it slowly.
+const leadRefresh = time.Hour
+
 // planStore is where plans are published.
 type planStore interface {
 	Put(ctx context.Context, p plan.Plan, ttl time.Duration) error
@@ -59,7 +69,9 @@ type agent struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	generation int64      // generation of the last plan made
+	startup    startupSource // with KEDASTRAL_LEAD_TIME=auto: where pod start-up times come from
+	leadAt     time.Time     // wall time of the last lead-time measurement attempt
+	generation int64         // generation of the last plan made
 	planned    *plan.Plan // the last plan made, on the data's time line
 	mode       capacity.Mode
 	lastFit    time.Time // FittedAt of the last model fit logged
@@ -155,6 +167,7 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 			"%s (KEDASTRAL_MAX_STALENESS %v): not publishing", age, a.cfg.MaxStaleness)})
 	}
 
+	a.measureLead(ctx)
 	step := a.cfg.Step
 	hist := a.history.Series(now.Truncate(step).Add(step))
 	p, err := a.planner.Plan(now, a.cfg.workload(), a.nextGeneration(now), hist, a.planned)
@@ -282,6 +295,37 @@ func (a *agent) logFit() {
 		"weights_first_last_step", weights, "cold_start", info.Cold, "judged_on_live_forecasts", info.Live)
 	for _, w := range info.Warnings {
 		a.log.Warn("suspicious metric", "problem", w)
+	}
+}
+
+// measureLead sets the lead time from the workload's measured pod start-up (p90) plus
+// KEDASTRAL_SCALING_DELAY, hourly, when KEDASTRAL_LEAD_TIME=auto. A failed measurement keeps the
+// lead time in use and says why: it must never stop the agent from planning.
+func (a *agent) measureLead(ctx context.Context) {
+	if a.startup == nil || (!a.leadAt.IsZero() && time.Since(a.leadAt) < leadRefresh) {
+		return
+	}
+	a.leadAt = time.Now()
+	current := a.planner.Policy.LeadTime.D()
+	times, err := a.startup.StartupTimes(ctx, a.cfg.startupQuery(), time.Time{})
+	var p90 time.Duration
+	if err == nil {
+		p90, err = promsource.StartupQuantile(times, 0.9)
+	}
+	if err != nil {
+		a.log.Warn("could not measure pod start-up for KEDASTRAL_LEAD_TIME=auto; keeping the lead time",
+			"lead_time", current, "err", err)
+		return
+	}
+	lead := min(p90+a.cfg.ScalingDelay, a.cfg.Horizon)
+	a.metrics.leadTime.Set(lead.Seconds())
+	if lead != current {
+		a.log.Info("lead time set from measured pod start-up", "lead_time", lead, "startup_p90", p90,
+			"pods", len(times), "scaling_delay", a.cfg.ScalingDelay, "was", current)
+	}
+	a.planner.Policy.LeadTime = plan.Duration(lead)
+	if a.planner.Accuracy != nil {
+		a.planner.Accuracy.SetLead(lead)
 	}
 }
 

@@ -309,3 +309,60 @@ func TestRunRetriesAndStops(t *testing.T) {
 		t.Errorf("publish errors = %v, want >= 2 (the agent must keep retrying)", got)
 	}
 }
+
+// fakeStartup returns fixed start-up times, or an error.
+type fakeStartup struct {
+	times []time.Duration
+	err   error
+	query string
+	calls int
+}
+
+func (f *fakeStartup) StartupTimes(_ context.Context, query string, _ time.Time) ([]time.Duration, error) {
+	f.calls++
+	f.query = query
+	return f.times, f.err
+}
+
+func TestCycleMeasuresLeadTime(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 30, 0, time.UTC)
+	t0 := now.Truncate(time.Minute)
+	tests := map[string]struct {
+		startup  *fakeStartup
+		wantLead time.Duration
+	}{
+		// p90 of 30..75s by nearest rank is the 9th: 70s; plus the 45s scaling delay.
+		"p90 of the measured start-ups plus the scaling delay": {
+			startup:  &fakeStartup{times: []time.Duration{30e9, 35e9, 40e9, 45e9, 50e9, 55e9, 60e9, 65e9, 70e9, 75e9}},
+			wantLead: 115 * time.Second,
+		},
+		"a failed measurement keeps the configured lead": {
+			startup:  &fakeStartup{err: errors.New("no kube-state-metrics")},
+			wantLead: 2 * time.Minute,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			store := &fakeStore{}
+			a := newTestAgent(t, &fakeSource{samples: ramp(t0, 30)}, store, &fakeClock{now: now})
+			a.startup = tc.startup
+			if err := a.cycle(t.Context()); err != nil {
+				t.Fatalf("cycle() error = %v", err)
+			}
+			p, err := store.Get(t.Context(), a.cfg.workload())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Policy.LeadTime.D(); got != tc.wantLead {
+				t.Errorf("published lead time = %v, want %v", got, tc.wantLead)
+			}
+			if want := `kube_pod_status_ready_time{namespace="shop"`; !strings.Contains(tc.startup.query, want) {
+				t.Errorf("start-up query %q does not select the workload's namespace (%s)", tc.startup.query, want)
+			}
+			// Within the hour it is not measured again.
+			if err := a.cycle(t.Context()); err != nil || tc.startup.calls != 1 {
+				t.Errorf("second cycle: err %v, %d measurements, want 1", err, tc.startup.calls)
+			}
+		})
+	}
+}

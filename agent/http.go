@@ -26,6 +26,7 @@ type metrics struct {
 	accuracyMode    prometheus.Gauge
 	headroomFactor  prometheus.Gauge
 	exceedance      prometheus.Gauge
+	leadTime        prometheus.Gauge
 	lastPublish     atomic.Int64 // wall-clock UnixNano of the last published plan; 0 = never
 }
 
@@ -66,6 +67,7 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 			"Share of recent actuals above the upper-quantile forecast made a lead time before them (calibrated: 1 - quantile)."),
 	}
 	m.headroomFactor.Set(1)
+	m.leadTime = gauge("lead_time_seconds", "Lead time the gateway looks ahead by: configured, or measured pod start-up p90 plus scaling delay with KEDASTRAL_LEAD_TIME=auto.")
 	forecastAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "kedastral", Name: "forecast_age_seconds", ConstLabels: labels,
 		Help: "Seconds since the last plan was published (-1 before the first).",
@@ -84,7 +86,7 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 		m.cycleErrors.WithLabelValues(s) // so that rate() works from the first error on
 	}
 	reg.MustRegister(m.predicted, m.upper, m.observed, m.generation, m.cycleDuration,
-		m.cycleErrors, m.samplesRejected, m.superseded, m.accuracyMode, m.headroomFactor, m.exceedance,
+		m.cycleErrors, m.samplesRejected, m.superseded, m.accuracyMode, m.headroomFactor, m.exceedance, m.leadTime,
 		forecastAge, desired)
 	return m
 }

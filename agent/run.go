@@ -59,9 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := newLogger(cfg, stderr)
 
 	var (
-		src   source
-		clk   clock = wallClock{}
-		isEnd func() bool
+		startup startupSource
+		src     source
+		clk     clock = wallClock{}
+		isEnd   func() bool
 	)
 	if cfg.ReplayFile != "" {
 		r, err := newReplay(cfg.ReplayFile, cfg.ReplaySpeed, cfg.History, time.Now)
@@ -77,6 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		src = s
+		if _, auto, _ := cfg.leadTime(); auto {
+			startup = s
+		}
 	}
 
 	model, err := cfg.model()
@@ -111,6 +115,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return math.NaN()
 	})
+	a.metrics.leadTime.Set(a.planner.Policy.LeadTime.D().Seconds())
+	a.startup = startup
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -193,6 +193,14 @@ func (a *Accuracy) Record(start time.Time, step time.Duration, upper []float64) 
 	a.pending = append(a.pending, judged{target: start.Add(time.Duration(h) * step), upper: upper[h]})
 }
 
+// SetLead changes which forecast is judged, when the lead time changes (KEDASTRAL_LEAD_TIME=auto
+// measures it). Forecasts already recorded keep their targets.
+func (a *Accuracy) SetLead(lead time.Duration) {
+	if lead >= 0 {
+		a.cfg.Lead = lead
+	}
+}
+
 // Status is the guard's current judgement.
 func (a *Accuracy) Status() AccuracyStatus { return a.judge() }
 
