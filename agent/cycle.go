@@ -72,7 +72,7 @@ type agent struct {
 	startup    startupSource // with KEDASTRAL_LEAD_TIME=auto: where pod start-up times come from
 	leadAt     time.Time     // wall time of the last lead-time measurement attempt
 	generation int64         // generation of the last plan made
-	planned    *plan.Plan // the last plan made, on the data's time line
+	planned    *plan.Plan    // the last plan made, on the data's time line
 	mode       capacity.Mode
 	lastFit    time.Time // FittedAt of the last model fit logged
 
