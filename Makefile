@@ -40,6 +40,11 @@ bench-forecast: ## backtest every model on every trace in ../shared/traces and p
 	$(GO) build -o $(BIN)/ ./agent
 	$(BIN)/agent backtest --model all --window 7d --horizon 60m --stride 15m $(addprefix --input ,$(TRACES))
 
+.PHONY: bench-scaling
+bench-scaling: ## simulate reactive KEDA, Kedastral and the oracle with --sweep on every trace in ../shared/traces and print the comparison
+	$(GO) build -o $(BIN)/ ./agent
+	$(BIN)/agent backtest --simulate --sweep --startup 3m $(addprefix --input ,$(TRACES))
+
 .PHONY: proto
 proto: ## regenerate the Go code of KEDA's External Scaler protocol
 	proto/generate.sh

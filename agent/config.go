@@ -74,8 +74,8 @@ type Config struct {
 	ScalingDelay time.Duration `envconfig:"SCALING_DELAY" default:"45s" desc:"with KEDASTRAL_LEAD_TIME=auto: added to the measured start-up for KEDA's polling and the HPA's sync"`
 	Basis        string        `envconfig:"BASIS" default:"upper" desc:"what capacity is sized for: upper (the upper-quantile forecast × headroom) or point (the point forecast × headroom)"`
 	ScaleToZero  bool          `envconfig:"SCALE_TO_ZERO" default:"false" desc:"allow plans of 0 replicas (needs KEDASTRAL_MIN_REPLICAS=0), only where the forecast for the whole lead window and the last observed value are zero"`
-	DownWindow   time.Duration `envconfig:"SCALE_DOWN_WINDOW" default:"5m" desc:"scale down only when the forecast stays low this long: each step asks for the most the next window needs"`
-	DownMaxFrac  float64       `envconfig:"SCALE_DOWN_MAX_FRACTION" default:"0.5" desc:"largest fraction of its replicas a plan sheds from one step to the next, in (0, 1]"`
+	DownWindow   time.Duration `envconfig:"SCALE_DOWN_WINDOW" default:"0s" desc:"scale down only when the forecast stays low this long: each step asks for the most the next window needs (off by default: the HPA's scale-down stabilization already holds capacity)"`
+	DownMaxFrac  float64       `envconfig:"SCALE_DOWN_MAX_FRACTION" default:"1" desc:"largest fraction of its replicas a plan sheds from one step to the next, in (0, 1] (1: no limit)"`
 	UpMaxFactor  float64       `envconfig:"SCALE_UP_MAX_FACTOR" default:"4" desc:"largest growth of the forecast's replicas per step (a guard against a wild forecast; the reactive floor and events are exempt)"`
 	Events       string        `envconfig:"EVENTS" desc:"known surges merged into the plan, separated by ';', e.g. name=sale start=2026-11-27T08:00:00Z duration=6h multiplier=3; start=2026-12-01T09:00:00Z duration=1h min=20"`
 	Guard        bool          `envconfig:"ACCURACY_GUARD" default:"true" desc:"compare forecasts with actuals as they arrive; widen the headroom when the upper quantile is exceeded more often than calibrated, and plan from the reactive floor alone while the forecast is badly wrong"`

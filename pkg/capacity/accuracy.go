@@ -21,7 +21,7 @@ const (
 	// multiplied by the factor that would have covered them.
 	Widened
 	// Fallback: the forecast is badly wrong (below the actuals most of the time); plan from the
-	// reactive floor alone until it recovers.
+	// last observed value alone, with the headroom widened as above, until it recovers.
 	Fallback
 )
 
@@ -131,7 +131,7 @@ type judged struct {
 // AccuracyStatus is the guard's judgement.
 type AccuracyStatus struct {
 	Mode Mode
-	// Factor multiplies the headroom (1 unless Widened).
+	// Factor multiplies the headroom (1 when Trusted).
 	Factor float64
 	// Exceedance is the fraction of the judged actuals above the upper band; Samples how many
 	// were judged.
@@ -231,12 +231,15 @@ func (a *Accuracy) judge() AccuracyStatus {
 		st.Mode = Fallback
 	case st.Exceedance > a.cfg.WidenAbove:
 		st.Mode = Widened
-		a.scratch = append(a.scratch[:0], a.ratios[:n]...)
-		slices.Sort(a.scratch)
-		// The factor that would have put the calibrated share of the recent actuals under the
-		// band.
-		k := a.scratch[min(n-1, int(math.Ceil(a.cfg.Quantile*float64(n)))-1)]
-		st.Factor = min(a.cfg.MaxWiden, max(1, k))
+	default:
+		return st
 	}
+	// The factor that would have put the calibrated share of the recent actuals under the band.
+	// A fallen-back plan keeps it too: the forecast is ignored, not the evidence that load runs
+	// above expectations.
+	a.scratch = append(a.scratch[:0], a.ratios[:n]...)
+	slices.Sort(a.scratch)
+	k := a.scratch[min(n-1, int(math.Ceil(a.cfg.Quantile*float64(n)))-1)]
+	st.Factor = min(a.cfg.MaxWiden, max(1, k))
 	return st
 }

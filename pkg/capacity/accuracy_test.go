@@ -54,11 +54,11 @@ func TestAccuracyGuard(t *testing.T) {
 		"widening is capped": {
 			actuals: every(203, 4, 90, 900), wantMode: Widened, wantFactor: 2,
 		},
-		"mostly above: fallback": {
-			actuals: every(200, 2, 200, 90), wantMode: Fallback, wantFactor: 1,
+		"mostly above: fallback, keeping the widening": {
+			actuals: every(200, 2, 180, 90), wantMode: Fallback, wantFactor: 1.8,
 		},
 		"gaps are not judged": {
-			actuals: every(200, 2, math.NaN(), 500), wantMode: Fallback, wantFactor: 1,
+			actuals: every(200, 2, math.NaN(), 500), wantMode: Fallback, wantFactor: 2,
 		},
 	}
 	for name, tc := range tests {

@@ -33,7 +33,8 @@ func Desired(value float64, p plan.Policy) int32 {
 
 // ReactiveFloor is what reactive scaling (KEDA + HPA with an AverageValue target of
 // TargetPerPod) asks for on the value last observed: ceil(value / target), clamped. A plan never
-// asks for less, so a surprise spike is met at least as fast as KEDA alone would meet it.
+// asks for less (it asks for the value × headroom), so a surprise spike is met at least as fast
+// as KEDA alone would meet it.
 func ReactiveFloor(value float64, p plan.Policy) int32 {
 	p.Headroom = 1
 	return Desired(value, p)
@@ -68,9 +69,11 @@ type Rules struct {
 	Events []Event
 }
 
-// DefaultRules are the rules the agent uses unless told otherwise.
+// DefaultRules are the rules the agent uses unless told otherwise. The scale-down guard is off:
+// the HPA's own scale-down stabilisation (5 minutes by default) already holds capacity, and
+// holding it twice measured slightly worse at equal cost (docs/BENCHMARKS.md).
 func DefaultRules() Rules {
-	return Rules{Basis: BasisUpper, DownWindow: 5 * time.Minute, DownMaxFraction: 0.5, UpMaxFactor: 4}
+	return Rules{Basis: BasisUpper, DownMaxFraction: 1, UpMaxFactor: 4}
 }
 
 // Validate reports every problem with the rules for policy p.
@@ -160,8 +163,12 @@ func (pl Planner) Plan(now time.Time, w plan.Workload, generation int64, history
 //  2. scale-down guard: the most any step in [t, t+DownWindow] asks for; then growth from the
 //     step before bounded by UpMaxFactor and shrinkage by DownMaxFraction (the step before the
 //     first is prev's answer for it, or the reactive floor);
-//  3. when the accuracy guard has fallen back, all of the above is replaced by the floor;
-//  4. at least the reactive floor on the last observed value, and each event's MinReplicas;
+//  3. when the accuracy guard has fallen back, all of the above is replaced by the last
+//     observed value × headroom × the guard's factor: reactive scaling with a wider margin;
+//  4. at least the last observed value × headroom (so never less than reactive scaling, KEDA
+//     alone, would ask for; and with the same margin over what is seen as over what is
+//     foreseen: a surge the model discounts as a flash crowd still gets it), and each event's
+//     MinReplicas;
 //  5. clamped to [MinReplicas, MaxReplicas], and never 0 unless Rules.ScaleToZero and the
 //     forecast is zero over the whole lead window.
 //
@@ -222,7 +229,7 @@ func lastObserved(history series.Series) float64 {
 func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Forecast, last float64, prev *plan.Plan, status AccuracyStatus) []int32 {
 	pol, r := pl.Policy, pl.Rules
 	n := len(fc.Point)
-	floor := ReactiveFloor(last, pol)
+	floor := Desired(last, pol)
 
 	need := make([]float64, n)
 	for i := range need {
@@ -241,7 +248,14 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 	}
 
 	out := make([]int32, n)
-	if status.Mode != Fallback {
+	if status.Mode == Fallback {
+		if last > 0 {
+			r := raw(last*pol.Headroom*status.Factor, pol.TargetPerPod)
+			for i := range out {
+				out[i] = r
+			}
+		}
+	} else {
 		base := make([]int32, n)
 		for i, v := range need {
 			base[i] = raw(v, pol.TargetPerPod)

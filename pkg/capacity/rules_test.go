@@ -46,6 +46,10 @@ func TestRules(t *testing.T) {
 		"reactive floor on the last observed value": {
 			upper: []float64{10, 100}, last: 73, want: []int32{8, 10}, // floor ceil(7.3) = 8
 		},
+		"the floor carries the headroom": {
+			pol:   func(p *plan.Policy) { p.Headroom = 1.5 },
+			upper: []float64{10, 100}, last: 73, want: []int32{11, 15}, // ceil(7.3×1.5), ceil(10×1.5)
+		},
 		"no scale-down window: follows the forecast down at once": {
 			upper: []float64{50, 10, 10, 50, 10, 10, 10, 10}, want: []int32{5, 1, 1, 5, 1, 1, 1, 1},
 		},
@@ -99,6 +103,10 @@ func TestRules(t *testing.T) {
 		},
 		"accuracy guard fallen back: the reactive floor alone": {
 			upper: []float64{100, 300}, last: 33, status: AccuracyStatus{Mode: Fallback, Factor: 1}, want: []int32{4, 4},
+		},
+		"accuracy guard fallen back: the last value with headroom and the guard's factor": {
+			pol:   func(p *plan.Policy) { p.Headroom = 1.2 },
+			upper: []float64{100, 300}, last: 33, status: AccuracyStatus{Mode: Fallback, Factor: 1.5}, want: []int32{6, 6}, // 33×1.2×1.5 = 59.4
 		},
 	}
 	for name, tc := range tests {
