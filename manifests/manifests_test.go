@@ -150,8 +150,14 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Errorf("agent container lacks %s", k)
 		}
 	}
-	if len(scaledObj.Spec.Triggers) != 1 {
-		t.Fatalf("ScaledObject has %d triggers, want 1", len(scaledObj.Spec.Triggers))
+	if len(scaledObj.Spec.Triggers) != 2 {
+		t.Fatalf("ScaledObject has %d triggers, want Kedastral's and the reactive one beside it", len(scaledObj.Spec.Triggers))
+	}
+	// The reactive trigger must scale on what the agent forecasts, at the agent's target.
+	if re := scaledObj.Spec.Triggers[1]; re.Type != "prometheus" || re.Metadata["query"] != env["KEDASTRAL_QUERY"] ||
+		re.Metadata["threshold"] != env["KEDASTRAL_TARGET_PER_POD"] || re.Metadata["serverAddress"] != env["KEDASTRAL_PROMETHEUS_URL"] {
+		t.Errorf("reactive trigger %+v, want prometheus on the agent's query %q, threshold %q, server %q",
+			re, env["KEDASTRAL_QUERY"], env["KEDASTRAL_TARGET_PER_POD"], env["KEDASTRAL_PROMETHEUS_URL"])
 	}
 	tr := scaledObj.Spec.Triggers[0]
 	if tr.Type != "external" || tr.Metadata["workload"] != env["KEDASTRAL_WORKLOAD"] ||
