@@ -63,6 +63,8 @@ func TestPathFollowsLoad(t *testing.T) {
 		// refitted on the same compressed scale (6h at 1m is 360 steps; 10s is 10 here).
 		"KEDASTRAL_LEAD_TIME=2s", "KEDASTRAL_MAX_STALENESS=10s", "KEDASTRAL_REFIT_INTERVAL=10s",
 		fmt.Sprintf("KEDASTRAL_TARGET_PER_POD=%g", targetPerPod), "KEDASTRAL_HEADROOM=1",
+		// Sized for the point forecast, so that the replicas to expect are load ÷ target.
+		"KEDASTRAL_BASIS=point",
 		"KEDASTRAL_MIN_REPLICAS=1", "KEDASTRAL_MAX_REPLICAS=50")
 
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
