@@ -121,7 +121,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
 	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.1,1.25,1.5,1.75,2", "with --sweep: Kedastral headrooms")
 	fs.StringVar(&f.format, "format", "text", "text or json")
-	fs.StringVar(&f.decisionsOut, "decisions-out", "", "write one row per simulated tick to this CSV (one --input only): "+decisionsHeader)
+	fs.StringVar(&f.decisionsOut, "decisions-out", "", "write one row per simulated 15s tick to this CSV (one --input only; forecast and upper empty\n"+
+		"before the first plan, demand empty in a gap of the trace): "+decisionsHeader)
 	fs.StringVar(&f.plot, "plot", "", "draw demand, forecast band and each policy's ready capacity to this .png or .svg (one --input only)")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -534,6 +535,14 @@ func (s simSummary) writeText(w io.Writer) error {
 	return err
 }
 
+// optFloat formats v, or nothing for NaN: a gap in the trace, or a step no plan covered.
+func optFloat(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return fmtFloat(v)
+}
+
 // decisionsHeader is the header of --decisions-out.
 const decisionsHeader = "time,demand,forecast,upper,desired_reactive,ready_reactive,desired_predictive,ready_predictive,desired_oracle,ready_oracle"
 
@@ -547,7 +556,7 @@ func writeDecisions(path string, rows []sim.Decision) error {
 	rec := make([]string, 10)
 	for _, d := range rows {
 		rec[0] = d.Time.UTC().Format(time.RFC3339)
-		rec[1], rec[2], rec[3] = fmtFloat(d.Demand), fmtFloat(d.Forecast), fmtFloat(d.Upper)
+		rec[1], rec[2], rec[3] = optFloat(d.Demand), optFloat(d.Forecast), optFloat(d.Upper)
 		for k := range sim.Policies {
 			rec[4+2*k] = strconv.Itoa(int(d.Desired[k]))
 			rec[5+2*k] = strconv.Itoa(int(d.Ready[k]))
