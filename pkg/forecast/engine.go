@@ -53,14 +53,17 @@ type EngineConfig struct {
 //  3. From rolling origins in the held-out span, forecast with each candidate from only the data
 //     before the origin and record its errors at every step of the horizon.
 //  4. With one candidate, use it. With several (auto), weight them per horizon step by their
-//     held-out errors: the best few, inversely to their squared error.
+//     held-out errors: the best few, inversely to their squared error (each error capped, so
+//     that one level shift does not decide the weights for days: lossCaps).
 //  5. Record the combination's one-sided errors (actual − forecast) per step: the upper quantile
 //     at step h is the forecast plus their conformal q-quantile (split conformal prediction).
 //  6. Refit the candidates that carry weight on the whole history.
 //
-// Between refits a Forecast is one Predict per weighted candidate on the newest data. Errors are
-// measured with parameters fitted without the data they are measured on, just as live forecasts
-// are made with parameters up to RefitEvery old.
+// Between refits a Forecast is one Predict per weighted candidate on the newest data; with
+// several candidates, plus one from a quarter of an hour earlier, to correct the forecast after
+// a level shift the candidates have not followed yet (correctShift). Errors are measured with
+// parameters fitted without the data they are measured on, just as live forecasts are made with
+// parameters up to RefitEvery old.
 //
 // An Engine is not safe for concurrent use.
 type Engine struct {
@@ -147,6 +150,9 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 	}
 	pt := make([]float64, horizon)
 	e.combine(history, pt, make([]float64, horizon))
+	if len(e.candidates) > 1 {
+		e.correctShift(history, pt)
+	}
 	up := make([]float64, horizon)
 	for h := range up {
 		up[h] = clamp(pt[h] + e.width(h, quantile))
@@ -168,16 +174,17 @@ func (e *Engine) needsRefit(history series.Series, horizon int) bool {
 }
 
 // combine writes the weighted forecast of the fitted candidates into dst (clamped), using buf
-// as scratch of the same length.
+// as scratch of the same length. Steps beyond the fitted horizon take the weights of its last.
 func (e *Engine) combine(history series.Series, dst, buf []float64) {
 	clear(dst)
+	last := len(e.weights) - 1
 	for c, p := range e.fitted {
 		if p == nil {
 			continue
 		}
 		p.Predict(history, buf)
 		for h := range dst {
-			if w := e.weights[h][c]; w > 0 {
+			if w := e.weights[min(h, last)][c]; w > 0 {
 				dst[h] += w * clamp(buf[h])
 			}
 		}
@@ -185,6 +192,144 @@ func (e *Engine) combine(history series.Series, dst, buf []float64) {
 	for h := range dst {
 		dst[h] = clamp(dst[h])
 	}
+}
+
+// Level shift correction.
+const (
+	// shiftSpan is how far back correctShift looks for a shift: the newest samples it compares
+	// with the forecast made just before them. Short, so that the correction starts soon after
+	// a shift; long enough that a single spike does not start it.
+	shiftSpan = 15 * time.Minute
+	// minShiftSteps is the fewest samples the test runs on, for steps longer than a third of
+	// shiftSpan.
+	minShiftSteps = 3
+	// maxShiftAge bounds how far back correctShift looks for the start of a shift.
+	maxShiftAge = 6 * time.Hour
+	// shiftQuantile is how extreme, among the errors measured at the last refit, each of the
+	// newest samples' errors must be for a shift to be declared: below the lower or above the
+	// upper shiftQuantile quantile.
+	shiftQuantile = 0.99
+)
+
+// correctShift corrects pt, the combination's forecast from history, after a level shift: when
+// every one of the newest samples (shiftSpan of them) lies beyond what the combination missed
+// by at their lead time in calibration, all in the same direction, the forecast becomes the one
+// made just before them plus their median error (an intercept correction, Clements & Hendry
+// 1996). Methods that resist outliers — robust decompositions, heavily smoothed levels — would
+// otherwise take hours to believe a shift, and the last value alone, which believes it at once,
+// loses the seasonal shape.
+//
+// Not every run of extreme samples is a shift: a burst (a batch job, a flash crowd) ends. When
+// the workload has been at the new level before (novelLevel), the correction at lead h is
+// weighted by L/(L+h), where L is how long the run has lasted so far: the chance that something
+// that has lasted L lasts h longer when nothing else is known of its length (Gott 1993). A
+// ten-minute burst moves the next few minutes' forecast, an hour-old one the next hour's. A
+// rise to a level never seen before is taken to stay. The correction only ever moves the forecast towards
+// the newest samples, never back from a candidate that has already followed them further.
+//
+// The test runs every cycle against the forecast made shiftSpan earlier, so the correction stops
+// by itself once the candidates have absorbed the shift and their forecasts fall back within the
+// band. The band is not widened: its errors were measured without a shift to correct.
+func (e *Engine) correctShift(history series.Series, pt []float64) {
+	k := max(minShiftSteps, durationSteps(shiftSpan, history.Step))
+	ref, res, run, dir := e.shiftRun(history, k, len(pt))
+	if run < k || len(res) <= k/2 { // no shift, or mostly gaps: too little to go by
+		return
+	}
+	// The newest few errors set the offset: a ramp (a flash crowd building up) is still moving.
+	off := loessMedian(res[:min(len(res), minShiftSteps)])
+	// How long the run has lasted: look further back while the whole span is part of it.
+	oldest := durationSteps(maxShiftAge, history.Step)
+	for span := 2 * k; run == span/2 && span <= oldest; span *= 2 {
+		_, _, r, d := e.shiftRun(history, span, 0)
+		if d != dir {
+			break
+		}
+		run = max(run, r)
+	}
+	// A drop is never taken to stay for good: a forecast that follows an outage down too
+	// readily scales the workload in just before its traffic comes back.
+	novel := dir > 0 && novelLevel(history, run, dir)
+	for h := range pt {
+		persist := float64(run) / float64(run+h+1)
+		if novel {
+			persist = 1
+		}
+		if c := ref[k+h] + persist*off; (dir > 0 && c > pt[h]) || (dir < 0 && c < pt[h]) {
+			pt[h] = clamp(c)
+		}
+	}
+}
+
+// novelLevel reports whether the newest samples (the median of the last minShiftSteps finite
+// ones in the run of the last run steps) lie beyond every earlier sample of history, above it
+// for dir > 0, below for dir < 0: a level the workload has never been at before, rather than
+// one of the bursts it has had and left again.
+func novelLevel(history series.Series, run, dir int) bool {
+	n := history.Len()
+	var last []float64
+	for i := n - 1; i >= n-run && len(last) < minShiftSteps; i-- {
+		if v := history.Values[i]; finite(v) {
+			last = append(last, v)
+		}
+	}
+	if len(last) == 0 {
+		return false
+	}
+	level := loessMedian(last)
+	for _, v := range history.Values[:n-run] {
+		if (dir > 0 && v >= level) || (dir < 0 && v <= level) {
+			return false
+		}
+	}
+	return true
+}
+
+// shiftRun compares the newest span samples of history with the combination's forecast of them
+// from the history before them. It returns that forecast (extended by horizon steps), the
+// errors of the samples in the trailing run of extreme errors (beyond the shiftQuantile band,
+// all in direction dir, ±1), and the length of that run in steps (gaps included); run is 0 when
+// the newest sample is not extreme.
+func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []float64, run, dir int) {
+	n := history.Len()
+	if n <= 2*span || len(e.errs) == 0 {
+		return nil, nil, 0, 0
+	}
+	b := n - span
+	past := history.Before(history.Time(b))
+	if _, _, ok := past.Last(); !ok {
+		return nil, nil, 0, 0
+	}
+	ref = make([]float64, span+horizon)
+	e.combine(past, ref, make([]float64, len(ref)))
+	for j := span - 1; j >= 0; j-- {
+		a := history.Values[b+j]
+		if !finite(a) {
+			run++
+			continue
+		}
+		errs := e.errs[min(j, len(e.errs)-1)]
+		if len(errs) < minCalibrationErrors {
+			break
+		}
+		r := a - ref[j]
+		lo := errs[int((1-shiftQuantile)*float64(len(errs)-1))]
+		hi := errs[int(math.Ceil(shiftQuantile*float64(len(errs)-1)))]
+		d := 0
+		switch {
+		case r > hi && r > 0:
+			d = 1
+		case r < lo && r < 0:
+			d = -1
+		}
+		if d == 0 || (dir != 0 && d != dir) {
+			break
+		}
+		dir = d
+		res = append(res, r)
+		run = span - j
+	}
+	return ref, res, run, dir
 }
 
 // width is how far above the point forecast the q-quantile lies at step h.
@@ -436,7 +581,8 @@ const combineTop = 3
 // weigh returns per-step weights over the candidates that sum to 1. With one candidate, or no
 // errors to judge by, it is the first candidate that could fit (candidates are listed most
 // trusted first). Otherwise the combineTop candidates with the lowest mean squared error at a
-// step (smoothed over neighbouring steps, so the choice does not flicker from step to step)
+// step, each error capped by lossCaps (smoothed over neighbouring steps, so the choice does not
+// flicker from step to step)
 // share it in proportion to the inverse of that error. Squared rather than absolute error:
 // a method that is usually close but sometimes far off (a seasonal copy of yesterday's burst)
 // is the one to avoid when the cost of a miss is an outage.
@@ -458,7 +604,8 @@ func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int) [][]f
 		}
 		return weights
 	}
-	// loss[c][h]: the mean squared error of candidate c at step h.
+	caps := lossCaps(pred, origins, v, horizon)
+	// loss[c][h]: the mean squared error of candidate c at step h, each error capped.
 	loss := make([][]float64, k)
 	for c := range k {
 		if pred[c] == nil {
@@ -469,7 +616,7 @@ func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int) [][]f
 		for i, o := range origins {
 			for h := range horizon {
 				if a := v[o+h]; finite(a) {
-					d := a - pred[c][i][h]
+					d := min(math.Abs(a-pred[c][i][h]), caps[h])
 					loss[c][h] += d * d
 					count[h]++
 				}
@@ -540,4 +687,41 @@ func (e *Engine) seasonalPeriods(history series.Series) []int {
 	}
 	slices.Sort(ps)
 	return slices.Compact(ps)
+}
+
+// lossCapMedians is how many times the median absolute error of all candidates at a step an
+// error may be before it counts no more when weighing them.
+const lossCapMedians = 10
+
+// lossCaps returns, per step, lossCapMedians times the median of the absolute errors of every
+// candidate at every origin. A level shift or a flash crowd makes every candidate miss by far
+// for a while, some by a little less than others (the last value catches up first); uncapped,
+// those few origins outweigh days of ordinary ones in a squared error, and the weights then
+// favour whatever reacted fastest to one event for days after it. Capped, a miss still costs
+// the most any error can, so a method that is usually close but sometimes far off is still
+// avoided. The median, not a high quantile, sets the cap: a candidate that is off for a day
+// (a copy of yesterday from before the shift) would otherwise raise it past the event.
+func lossCaps(pred [][][]float64, origins []int, v []float64, horizon int) []float64 {
+	caps := make([]float64, horizon)
+	var all []float64
+	for h := range horizon {
+		all = all[:0]
+		for _, p := range pred {
+			if p == nil {
+				continue
+			}
+			for i, o := range origins {
+				if a := v[o+h]; finite(a) {
+					all = append(all, math.Abs(a-p[i][h]))
+				}
+			}
+		}
+		caps[h] = math.Inf(1)
+		if len(all) > 0 {
+			if m := loessMedian(all); m > 0 {
+				caps[h] = lossCapMedians * m
+			}
+		}
+	}
+	return caps
 }

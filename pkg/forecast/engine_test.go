@@ -216,3 +216,91 @@ func TestEngineJudgesByLiveForecasts(t *testing.T) {
 		t.Errorf("weights = %v, want nearly all on the unbiased method", info.Weights)
 	}
 }
+
+// TestEngineCorrectsLevelShifts checks auto's intercept correction with candidates that ignore
+// the newest data altogether, as robust methods do for a while after a shift: a jump to a level
+// never seen before is followed at every lead; a jump to a level the workload has burst to
+// before and left is followed at short leads and less the further ahead; a single spike is not
+// followed.
+func TestEngineCorrectsLevelShifts(t *testing.T) {
+	const (
+		n    = 5 * 1440 // the history at the forecast, in minutes
+		jump = 200.0    // far beyond the sine's range [50, 150]
+	)
+	base := sine(100, 50, 1440)
+	tests := map[string]struct {
+		event          func(i int) float64 // added to base and noise
+		near1, near60  float64             // want Point[0] and Point[59] within 15 of base plus these
+		below60, above float64             // and Point[59] between base plus above and base plus below60
+	}{
+		"new level for 20 minutes": {
+			event: func(i int) float64 { return jump * b2f(i >= n-20) },
+			near1: jump, near60: jump, below60: math.Inf(1),
+		},
+		"20 minutes into a burst like one three days ago": {
+			event: func(i int) float64 { return jump * b2f(i >= n-20 || i >= 1440+600 && i < 1440+640) },
+			near1: jump, near60: math.NaN(), below60: jump / 2, above: 10,
+		},
+		"a single spike 5 minutes ago": {
+			event: func(i int) float64 { return jump * b2f(i == n-5) },
+			near1: 0, near60: 0, below60: math.Inf(1),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			noisy := withNoise(base, 1, 3)
+			s := synth(n, time.Minute, func(i int) float64 { return noisy(i) + tc.event(i) })
+			e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
+				engineFake{name: "a", f: base}, engineFake{name: "b", f: base, bias: 0.5})
+			if _, err := e.Forecast(s.Before(s.Time(n-60)), 60, 0.9); err != nil { // fit before the event
+				t.Fatal(err)
+			}
+			fc, err := e.Forecast(s, 60, 0.9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !e.Info().FittedAt.Equal(s.Time(n - 60)) {
+				t.Fatalf("Info().FittedAt = %v, want no refit at the event", e.Info().FittedAt)
+			}
+			p1, p60 := fc.Point[0]-base(n), fc.Point[59]-base(n+59)
+			if math.Abs(p1-tc.near1) > 15 {
+				t.Errorf("Point[0] = base%+.1f, want base%+.1f", p1, tc.near1)
+			}
+			if !math.IsNaN(tc.near60) && math.Abs(p60-tc.near60) > 15 {
+				t.Errorf("Point[59] = base%+.1f, want base%+.1f", p60, tc.near60)
+			}
+			if p60 > tc.below60 || p60 < tc.above {
+				t.Errorf("Point[59] = base%+.1f, want between base%+.1f and base%+.1f", p60, tc.above, tc.below60)
+			}
+		})
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestWeighCapsEventErrors checks that a few origins where every candidate missed by far (a
+// level shift) do not decide the weights: a candidate that is better everywhere else, but
+// slower to follow the shift, still gets the larger weight.
+func TestWeighCapsEventErrors(t *testing.T) {
+	const origins = 192 // two days of origins every 15 minutes
+	v := make([]float64, origins)
+	idx := make([]int, origins)
+	pred := [][][]float64{make([][]float64, origins), make([][]float64, origins)} // [slow, fast]
+	for i := range idx {
+		idx[i] = i
+		slow, fast := 1.0, 2.0
+		if i < 3 { // the shift: the slow one misses by 100, the fast one by 50
+			slow, fast = 100, 50
+		}
+		pred[0][i], pred[1][i] = []float64{slow}, []float64{-fast}
+	}
+	w := weigh(pred, idx, v, 1, 2)
+	if w[0][0] <= 0.5 {
+		t.Errorf("weigh() = %v, want more than half on the candidate better outside the shift", w)
+	}
+}
