@@ -87,6 +87,17 @@ type Engine struct {
 	all         []Predictor
 	live        []liveOrigin
 	liveHorizon int
+	// recent are the combination's latest forecasts, by origin, since the last refit: the
+	// level-shift check compares the newest samples with the forecast made shiftSpan before
+	// them, and a cycle that finds it here need not make it again.
+	recent []recentForecast
+}
+
+// recentForecast is the combination's forecast (before any level-shift correction) from the
+// history ending at end.
+type recentForecast struct {
+	end time.Time
+	fc  []float64
 }
 
 // liveOrigin is what every candidate forecast from one origin, with the parameters of the fit
@@ -149,9 +160,17 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 		}
 	}
 	pt := make([]float64, horizon)
-	e.combine(history, pt, make([]float64, horizon))
 	if len(e.candidates) > 1 {
+		// Forecast shiftSteps further than asked, and keep it: a later cycle's level-shift
+		// check needs this origin's forecast of its next shiftSteps samples and the horizon
+		// after them.
+		ext := make([]float64, horizon+e.shiftSteps(history.Step))
+		e.combine(history, ext, make([]float64, len(ext)))
+		copy(pt, ext)
+		e.remember(history.End(), ext)
 		e.correctShift(history, pt)
+	} else {
+		e.combine(history, pt, make([]float64, horizon))
 	}
 	up := make([]float64, horizon)
 	for h := range up {
@@ -231,7 +250,7 @@ const (
 // by itself once the candidates have absorbed the shift and their forecasts fall back within the
 // band. The band is not widened: its errors were measured without a shift to correct.
 func (e *Engine) correctShift(history series.Series, pt []float64) {
-	k := max(minShiftSteps, durationSteps(shiftSpan, history.Step))
+	k := e.shiftSteps(history.Step)
 	ref, res, run, dir := e.shiftRun(history, k, len(pt))
 	if run < k || len(res) <= k/2 { // no shift, or mostly gaps: too little to go by
 		return
@@ -259,6 +278,45 @@ func (e *Engine) correctShift(history series.Series, pt []float64) {
 			pt[h] = clamp(c)
 		}
 	}
+}
+
+// shiftSteps is the number of newest samples the level-shift check looks at.
+func (e *Engine) shiftSteps(step time.Duration) int {
+	return max(minShiftSteps, durationSteps(shiftSpan, step))
+}
+
+// maxRecent bounds the forecasts kept for the level-shift check: the agent forecasts more than
+// once per step (every KEDASTRAL_INTERVAL), and only the last shiftSteps origins are looked up.
+const maxRecent = 256
+
+// remember keeps fc, the combination's forecast from the history ending at end, replacing an
+// older forecast from the same origin (the newest sample may have been re-read since).
+func (e *Engine) remember(end time.Time, fc []float64) {
+	if n := len(e.recent); n > 0 && e.recent[n-1].end.Equal(end) {
+		e.recent[n-1].fc = fc
+		return
+	}
+	if len(e.recent) == maxRecent {
+		e.recent = append(e.recent[:0], e.recent[maxRecent/2:]...)
+	}
+	e.recent = append(e.recent, recentForecast{end: end, fc: fc})
+}
+
+// recalled is the kept forecast from the history ending at end, when it reaches n steps.
+func (e *Engine) recalled(end time.Time, n int) []float64 {
+	for i := len(e.recent) - 1; i >= 0; i-- {
+		r := e.recent[i]
+		if r.end.Equal(end) {
+			if len(r.fc) >= n {
+				return r.fc[:n]
+			}
+			return nil
+		}
+		if r.end.Before(end) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // novelLevel reports whether the newest samples (the median of the last minShiftSteps finite
@@ -300,8 +358,11 @@ func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []
 	if _, _, ok := past.Last(); !ok {
 		return nil, nil, 0, 0
 	}
-	ref = make([]float64, span+horizon)
-	e.combine(past, ref, make([]float64, len(ref)))
+	ref = e.recalled(past.End(), span+horizon)
+	if ref == nil {
+		ref = make([]float64, span+horizon)
+		e.combine(past, ref, make([]float64, len(ref)))
+	}
 	for j := span - 1; j >= 0; j-- {
 		a := history.Values[b+j]
 		if !finite(a) {
@@ -345,6 +406,7 @@ func (e *Engine) width(h int, q float64) float64 {
 }
 
 func (e *Engine) refit(history series.Series, horizon int) error {
+	e.recent = e.recent[:0] // made with the old weights
 	k := len(e.candidates)
 	if k > 1 {
 		if e.all == nil || history.Step != e.step || history.End().Before(e.fitEnd) || horizon != e.liveHorizon {

@@ -3,6 +3,7 @@ package forecast
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +303,37 @@ func TestWeighCapsEventErrors(t *testing.T) {
 	w := weigh(pred, idx, v, 1, 2)
 	if w[0][0] <= 0.5 {
 		t.Errorf("weigh() = %v, want more than half on the candidate better outside the shift", w)
+	}
+}
+
+func TestEngineRemembersRecentForecasts(t *testing.T) {
+	e := &Engine{}
+	t0 := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	for i := range maxRecent + 10 {
+		e.remember(t0.Add(time.Duration(i)*time.Minute), []float64{float64(i), float64(i) + 0.5})
+	}
+	e.remember(t0.Add(time.Duration(maxRecent+9)*time.Minute), []float64{-1, -2, -3}) // the newest origin again: replaced
+	tests := map[string]struct {
+		at   int
+		n    int
+		want []float64
+	}{
+		"a kept origin":                  {at: maxRecent, n: 2, want: []float64{maxRecent, maxRecent + 0.5}},
+		"shorter than asked: not usable": {at: maxRecent, n: 3, want: nil},
+		"dropped as the oldest":          {at: 3, n: 1, want: nil},
+		"never forecast from":            {at: maxRecent + 50, n: 1, want: nil},
+		"replaced by a later forecast":   {at: maxRecent + 9, n: 3, want: []float64{-1, -2, -3}},
+		"a prefix of a longer forecast":  {at: maxRecent + 9, n: 1, want: []float64{-1}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := e.recalled(t0.Add(time.Duration(tc.at)*time.Minute), tc.n)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("recalled = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if len(e.recent) > maxRecent {
+		t.Errorf("%d forecasts kept, want at most %d", len(e.recent), maxRecent)
 	}
 }
