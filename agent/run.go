@@ -24,14 +24,19 @@ import (
 const usageHeader = `agent — Kedastral's per-workload forecasting agent.
 
 Every KEDASTRAL_INTERVAL it reads the workload's metric (KEDASTRAL_QUERY) from Prometheus, or
-from a replayed CSV trace, forecasts KEDASTRAL_HORIZON ahead, turns the forecast into replicas
-(ceil(forecast × headroom / target per pod), clamped to [min, max]) and publishes the plan to
-Redis. The gateway answers KEDA with the most replicas the plan asks for over the next
-KEDASTRAL_LEAD_TIME. It serves /metrics, /healthz, /readyz, /plan and /status on
-KEDASTRAL_HTTP_ADDR.
+from a replayed CSV trace, forecasts KEDASTRAL_HORIZON ahead with an upper quantile, turns the
+forecast into replicas and publishes the plan to Redis. Each step asks for
+ceil(max(upper quantile, last observed value) × headroom / target per pod), clamped to
+[min, max], with known events (KEDASTRAL_EVENTS) merged in; an accuracy guard widens the
+headroom, or plans from the observed value alone, while the forecast misses more often than
+calibrated. The gateway answers KEDA with the most replicas the plan asks for over the next
+KEDASTRAL_LEAD_TIME (auto: measured pod start-up from kube-state-metrics). It serves /metrics,
+/healthz, /readyz, /plan and /status on KEDASTRAL_HTTP_ADDR.
 
 Usage: agent [--help]
-       agent backtest --input FILE.csv [flags]   (offline evaluation; agent backtest --help)
+       agent backtest --input FILE.csv [flags]   (forecast accuracy; agent backtest --help)
+       agent backtest --simulate --input FILE.csv [flags]
+                                                 (scaling simulation; agent backtest --simulate --help)
 
 Configuration (environment variables):
 
