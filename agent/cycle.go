@@ -346,7 +346,7 @@ func (a *agent) logAccuracy() {
 		"calibrated", 1 - a.cfg.Quantile, "judged", st.Samples, "headroom_factor", st.Factor}
 	switch st.Mode {
 	case capacity.Fallback:
-		a.log.Warn("forecast badly wrong: planning from the reactive floor alone until it recovers", attrs...)
+		a.log.Warn("forecast badly wrong: planning from the observed value alone, headroom widened, until it recovers", attrs...)
 	case capacity.Widened:
 		a.log.Warn("forecast exceeded more often than calibrated: headroom widened", attrs...)
 	default:

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/kedastral/kedastral/pkg/capacity"
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/forecast"
 	"github.com/kedastral/kedastral/pkg/plan"
@@ -364,5 +365,45 @@ func TestCycleMeasuresLeadTime(t *testing.T) {
 				t.Errorf("second cycle: err %v, %d measurements, want 1", err, tc.startup.calls)
 			}
 		})
+	}
+}
+
+// TestCycleReportsAccuracyGuard drives the agent through a forecast that keeps missing low and
+// checks that the fallback shows in the plan, the metrics and the log.
+func TestCycleReportsAccuracyGuard(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 30, 0, time.UTC)
+	t0 := now.Truncate(time.Minute)
+	store := &fakeStore{}
+	a := newTestAgent(t, &fakeSource{samples: ramp(t0, 30)}, store, &fakeClock{now: now})
+	var logs strings.Builder
+	a.log = slog.New(slog.NewTextHandler(&logs, nil))
+	// The guard has judged 100 forecasts of 100 that came in at 300: it has fallen back.
+	h := series.Series{Start: t0.Add(-200 * time.Minute), Step: time.Minute}
+	for range 100 {
+		a.planner.Accuracy.Record(h.End(), time.Minute, []float64{100, 100, 100})
+		h.Values = append(h.Values, 300)
+		a.planner.Accuracy.Observe(h)
+	}
+	if err := a.cycle(t.Context()); err != nil {
+		t.Fatalf("cycle() error = %v", err)
+	}
+	if got := testutil.ToFloat64(a.metrics.accuracyMode); got != float64(capacity.Fallback) {
+		t.Errorf("kedastral_accuracy_mode = %v, want %d (fallback)", got, capacity.Fallback)
+	}
+	if got := testutil.ToFloat64(a.metrics.headroomFactor); got != 2 {
+		t.Errorf("kedastral_headroom_factor = %v, want 2 (3× misses, capped)", got)
+	}
+	if !strings.Contains(logs.String(), "planning from the observed value alone") || !strings.Contains(logs.String(), "to=fallback") {
+		t.Errorf("log does not say the guard fell back:\n%s", logs.String())
+	}
+	// Fallen back: every step is the last value (290) × headroom 1 × factor 2 ÷ 100.
+	p, err := store.Get(t.Context(), a.cfg.workload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range p.Replicas {
+		if r != 6 {
+			t.Fatalf("step %d asks for %d replicas, want 6 (ceil(290 × 2 / 100)): %v", i, r, p.Replicas)
+		}
 	}
 }

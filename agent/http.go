@@ -61,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 			Help: "Plans not stored because another agent of the workload had stored a newer one.",
 		}),
 		accuracyMode: gauge("accuracy_mode",
-			"Accuracy guard: 0 trusted, 1 widened (the forecast is exceeded more often than calibrated, headroom widened), 2 fallback (planning from the reactive floor alone)."),
+			"Accuracy guard: 0 trusted, 1 widened (the forecast is exceeded more often than calibrated, headroom widened), 2 fallback (planning from the observed value alone, headroom widened)."),
 		headroomFactor: gauge("headroom_factor", "Factor the accuracy guard multiplies the headroom by (1 unless widened)."),
 		exceedance: gauge("upper_exceedance_ratio",
 			"Share of recent actuals above the upper-quantile forecast made a lead time before them (calibrated: 1 - quantile)."),
