@@ -78,8 +78,14 @@ type Engine struct {
 	periods []int
 	fitted  []Predictor // per candidate; nil when its weight is 0 everywhere
 	weights [][]float64 // [h][candidate]
-	errs    [][]float64 // [h] sorted one-sided errors of the combination
+	errs    [][]float64 // [h] sorted one-sided errors of the combination, each ÷ bandScale
 	changes []float64   // sorted absolute step-to-step changes, for the cold-start width
+	// The band's errors are measured relative to scale(f) = max(f, scaleFloor)^scaleExp of the
+	// forecast f they belong to (normalized conformal prediction): with scaleExp 0 the band is
+	// as wide at night as at the peak, with 1 it is proportional to the level, with ½ in between
+	// (as the noise of counts is). Each refit picks the exponent that gives the narrowest band
+	// for the calibrated coverage.
+	scaleExp, scaleFloor float64
 	info    FitInfo
 
 	// With several candidates: every candidate fitted on the whole history at the last refit,
@@ -174,7 +180,7 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 	}
 	up := make([]float64, horizon)
 	for h := range up {
-		up[h] = clamp(pt[h] + e.width(h, quantile))
+		up[h] = clamp(pt[h] + e.width(h, quantile, pt[h]))
 	}
 	return Forecast{Point: pt, Upper: up}, nil
 }
@@ -374,13 +380,14 @@ func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []
 			break
 		}
 		r := a - ref[j]
+		z := r / e.bandScale(ref[j]) // the errors are measured relative to the forecast's scale
 		lo := errs[int((1-shiftQuantile)*float64(len(errs)-1))]
 		hi := errs[int(math.Ceil(shiftQuantile*float64(len(errs)-1)))]
 		d := 0
 		switch {
-		case r > hi && r > 0:
+		case z > hi && r > 0:
 			d = 1
-		case r < lo && r < 0:
+		case z < lo && r < 0:
 			d = -1
 		}
 		if d == 0 || (dir != 0 && d != dir) {
@@ -393,8 +400,8 @@ func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []
 	return ref, res, run, dir
 }
 
-// width is how far above the point forecast the q-quantile lies at step h.
-func (e *Engine) width(h int, q float64) float64 {
+// width is how far above the point forecast f the q-quantile lies at step h.
+func (e *Engine) width(h int, q, f float64) float64 {
 	if len(e.errs[h]) < minCalibrationErrors {
 		if len(e.changes) == 0 {
 			return 0
@@ -402,7 +409,83 @@ func (e *Engine) width(h int, q float64) float64 {
 		// A random walk's spread grows with the square root of the steps taken.
 		return conformalQuantile(e.changes, q) * math.Sqrt(float64(h+1))
 	}
-	return max(0, conformalQuantile(e.errs[h], q))
+	return max(0, conformalQuantile(e.errs[h], q)) * e.bandScale(f)
+}
+
+// bandScale is the scale the band's errors are measured relative to, for a forecast f.
+func (e *Engine) bandScale(f float64) float64 {
+	switch e.scaleExp {
+	case 0:
+		return 1
+	case 1:
+		return max(f, e.scaleFloor)
+	}
+	return math.Pow(max(f, e.scaleFloor), e.scaleExp)
+}
+
+// bandExponents are the scale exponents a refit chooses among, and bandChoiceQuantile the
+// quantile whose band it compares them by (the agent's default).
+var bandExponents = []float64{0, 0.5, 1}
+
+const bandChoiceQuantile = 0.9
+
+// chooseBandScale sets scaleExp and scaleFloor from the calibration errors errs[h] and the
+// forecasts fs[h] they belong to, and leaves errs[h] divided by the chosen scale. Every exponent
+// covers the calibrated share on average (the errors are exchangeable whatever fixed scale
+// divides them); the choice is the one with the lowest pinball loss at the default quantile,
+// a proper score, which rewards a band that is wide where the errors are large and narrow where
+// they are small over one that is right only on average — the peak, where a miss costs most, is
+// where a constant band is too narrow.
+func (e *Engine) chooseBandScale(history series.Series, errs, fs [][]float64) {
+	e.scaleExp, e.scaleFloor = 0, 0
+	// The floor keeps an idle workload's band from shrinking to nothing: a tenth of the typical
+	// level of the calibration span.
+	var level []float64
+	for _, v := range history.Tail(durationSteps(e.cfg.Calibration, history.Step)).Values {
+		if finite(v) {
+			level = append(level, math.Abs(v))
+		}
+	}
+	if len(level) == 0 {
+		return
+	}
+	floor := loessMedian(level) / 10
+	if !(floor > 0) {
+		return
+	}
+	const q = bandChoiceQuantile
+	best, bestLoss := 0.0, math.Inf(1)
+	z := []float64{}
+	for _, g := range bandExponents {
+		e.scaleExp, e.scaleFloor = g, floor
+		loss := 0.0
+		for h := range errs {
+			if len(errs[h]) < minCalibrationErrors {
+				continue
+			}
+			z = z[:0]
+			for i, r := range errs[h] {
+				z = append(z, r/e.bandScale(fs[h][i]))
+			}
+			qz := max(0, conformalQuantile(z, q))
+			for i, r := range errs[h] {
+				if d := r - qz*e.bandScale(fs[h][i]); d > 0 {
+					loss += q * d
+				} else {
+					loss -= (1 - q) * d
+				}
+			}
+		}
+		if loss < bestLoss {
+			best, bestLoss = g, loss
+		}
+	}
+	e.scaleExp = best
+	for h := range errs {
+		for i := range errs[h] {
+			errs[h][i] /= e.bandScale(fs[h][i])
+		}
+	}
 }
 
 func (e *Engine) refit(history series.Series, horizon int) error {
@@ -480,6 +563,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	// candidates the origins are split in two interleaved halves and each half's errors are
 	// measured with the weights chosen on the other half (cross-fitting).
 	e.errs = make([][]float64, horizon)
+	fs := make([][]float64, horizon) // the forecast each error belongs to
 	halves := [2][]int{}
 	for i := range origins {
 		halves[i%2] = append(halves[i%2], i)
@@ -510,10 +594,12 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 				}
 				if ok {
 					e.errs[h] = append(e.errs[h], a-clamp(f))
+					fs[h] = append(fs[h], clamp(f))
 				}
 			}
 		}
 	}
+	e.chooseBandScale(history, e.errs, fs)
 	for _, es := range e.errs {
 		slices.Sort(es)
 	}

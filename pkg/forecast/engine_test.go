@@ -3,6 +3,7 @@ package forecast
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -335,5 +336,39 @@ func TestEngineRemembersRecentForecasts(t *testing.T) {
 	}
 	if len(e.recent) > maxRecent {
 		t.Errorf("%d forecasts kept, want at most %d", len(e.recent), maxRecent)
+	}
+}
+
+func TestChooseBandScale(t *testing.T) {
+	hist := synth(2*1440, time.Minute, func(i int) float64 { return 500 })
+	tests := map[string]struct {
+		noise func(level, z float64) float64
+		want  float64
+	}{
+		"noise independent of the level: a constant band":      {noise: func(_, z float64) float64 { return 20 * z }, want: 0},
+		"noise proportional to the level: a proportional band": {noise: func(level, z float64) float64 { return 0.1 * level * z }, want: 1},
+		"noise like counts (sd ∝ √level): a square-root band":  {noise: func(level, z float64) float64 { return 2 * math.Sqrt(level) * z }, want: 0.5},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			errs, fs := make([][]float64, 3), make([][]float64, 3)
+			for h := range errs {
+				for i := range 2000 {
+					level := 50 + float64(i%100)*20 // 50 … 2030
+					fs[h] = append(fs[h], level)
+					errs[h] = append(errs[h], tc.noise(level, rng.NormFloat64()))
+				}
+			}
+			e := &Engine{cfg: EngineConfig{Calibration: DefaultCalibration}}
+			raw := errs[0][7]
+			e.chooseBandScale(hist, errs, fs)
+			if e.scaleExp != tc.want || e.scaleFloor != 50 {
+				t.Errorf("chose exponent %v, floor %v; want %v, 50 (a tenth of the level 500)", e.scaleExp, e.scaleFloor, tc.want)
+			}
+			if got := errs[0][7] * e.bandScale(fs[0][7]); math.Abs(got-raw) > 1e-9*math.Abs(raw) {
+				t.Errorf("error 7 times its scale = %v, want the raw error %v: errors must be left divided by the scale", got, raw)
+			}
+		})
 	}
 }

@@ -37,7 +37,7 @@ func (e *Engine) ForecastQuantiles(history series.Series, horizon int, quantiles
 	for k, q := range quantiles[1:] {
 		up := make([]float64, horizon)
 		for h := range up {
-			up[h] = clamp(fc.Point[h] + e.width(h, q))
+			up[h] = clamp(fc.Point[h] + e.width(h, q, fc.Point[h]))
 		}
 		upper[k+1] = up
 	}
