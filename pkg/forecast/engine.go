@@ -86,7 +86,7 @@ type Engine struct {
 	// (as the noise of counts is). Each refit picks the exponent that gives the narrowest band
 	// for the calibrated coverage.
 	scaleExp, scaleFloor float64
-	info    FitInfo
+	info                 FitInfo
 
 	// With several candidates: every candidate fitted on the whole history at the last refit,
 	// and the forecasts they have made since from origins whose outcome is now known.
