@@ -83,8 +83,8 @@ type Engine struct {
 	// The band's errors are measured relative to scale(f) = max(f, scaleFloor)^scaleExp of the
 	// forecast f they belong to (normalized conformal prediction): with scaleExp 0 the band is
 	// as wide at night as at the peak, with 1 it is proportional to the level, with ½ in between
-	// (as the noise of counts is). Each refit picks the exponent that gives the narrowest band
-	// for the calibrated coverage.
+	// (as the noise of counts is). Each refit picks the exponent with the lowest pinball loss
+	// on the calibration errors (chooseBandScale).
 	scaleExp, scaleFloor float64
 	info                 FitInfo
 
