@@ -134,7 +134,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if fs.NArg() > 0 {
 		return fmt.Errorf("simulate: unexpected arguments %q", fs.Args())
 	}
-	job, err := f.parse()
+	job, err := f.parse(fs)
 	if err != nil {
 		return err
 	}
@@ -205,12 +205,15 @@ type simJob struct {
 	keepDecision bool
 }
 
-func (f simulateFlags) parse() (simJob, error) {
+func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 	var errs []error
+	// A duration that does not parse is reported here and read as the flag's default, so that
+	// the checks below do not report it a second time as zero.
 	dur := func(name, v string) time.Duration {
 		d, err := envconf.ParseDuration(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--%s %q: %w", name, v, err))
+			d, _ = envconf.ParseDuration(fs.Lookup(name).DefValue)
 		}
 		return d
 	}
@@ -297,23 +300,12 @@ func (f simulateFlags) parse() (simJob, error) {
 			}
 		}
 	}
-	// The rest is checked per trace, against its step; check what does not depend on it now,
-	// so that a typo fails before minutes of forecasting. Problems already reported (a duration
-	// that did not parse reads as zero) are left out.
+	// What depends on the trace (its step, the target per pod, the warmup) is checked per
+	// trace; the rest now, so that a typo fails before minutes of forecasting.
 	probe := j.cfg
 	probe.TargetPerPod = 1
-	if err := probe.Validate(0); err != nil && len(errs) == 0 {
-		for _, e := range unjoin(err) {
-			if !strings.Contains(e.Error(), "the trace's step") && !strings.Contains(e.Error(), "at least one step") {
-				errs = append(errs, e)
-			}
-		}
-	} else if err != nil {
-		for _, e := range unjoin(err) {
-			if strings.Contains(e.Error(), "utilisation") || strings.Contains(e.Error(), "predictive") {
-				errs = append(errs, e)
-			}
-		}
+	if err := probe.Validate(0); err != nil {
+		errs = append(errs, unjoin(err)...)
 	}
 	if len(errs) > 0 {
 		return simJob{}, fmt.Errorf("simulate: %w", errors.Join(errs...))

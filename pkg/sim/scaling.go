@@ -61,7 +61,9 @@ func (s Setting) String() string {
 	return fmt.Sprintf("p%g×%.2f", s.Quantile*100, s.Headroom)
 }
 
-// Validate reports every problem with the configuration for a trace of the given step.
+// Validate reports every problem with the configuration for a trace of the given step. A step
+// of 0 checks everything that does not depend on the trace (its step and the warmup, which is
+// chosen per trace), so that a typo fails before minutes of forecasting.
 func (c ScalingConfig) Validate(step time.Duration) error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -71,25 +73,31 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 	if !(c.TargetPerPod > 0) || math.IsInf(c.TargetPerPod, 0) {
 		add("target per pod must be > 0 (got %v)", c.TargetPerPod)
 	}
+	type period struct {
+		name string
+		d    time.Duration
+	}
+	periods := []period{{"the KEDA poll interval", c.Cluster.PollInterval}, {"the HPA sync period", c.Cluster.SyncPeriod}}
+	if step != 0 {
+		periods = append(periods, period{"the trace's step", step})
+	}
 	if c.Tick <= 0 {
 		add("tick must be > 0 (got %v)", c.Tick)
 	} else {
-		for _, d := range []struct {
-			name string
-			d    time.Duration
-		}{{"the trace's step", step}, {"the KEDA poll interval", c.Cluster.PollInterval}, {"the HPA sync period", c.Cluster.SyncPeriod}} {
-			if d.d <= 0 || d.d%c.Tick != 0 {
-				add("tick %v must divide %s (%v)", c.Tick, d.name, d.d)
+		for _, p := range periods {
+			if p.d <= 0 || p.d%c.Tick != 0 {
+				add("tick %v must divide %s (%v)", c.Tick, p.name, p.d)
 			}
 		}
 	}
-	if c.Warmup < step {
+	minimum := max(step, 1)
+	if step != 0 && c.Warmup < step {
 		add("warmup must be at least one step (got %v)", c.Warmup)
 	}
-	if c.Window < step {
+	if c.Window < minimum {
 		add("window must be at least one step (got %v)", c.Window)
 	}
-	if c.Horizon < step {
+	if c.Horizon < minimum {
 		add("horizon must be at least one step (got %v)", c.Horizon)
 	}
 	if len(c.Reactive) == 0 {
