@@ -231,10 +231,15 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 	n := len(fc.Point)
 	floor := Desired(last, pol)
 
+	// need[i] is the load step i is sized for: the forecast, or in fallback the last observed
+	// value, × headroom × the guard's factor × the multiplier of any event then.
 	need := make([]float64, n)
 	for i := range need {
 		v := fc.Upper[i]
-		if r.Basis == BasisPoint {
+		switch {
+		case status.Mode == Fallback:
+			v = last // NaN when nothing was observed: raw sizes it at 0
+		case r.Basis == BasisPoint:
 			v = fc.Point[i]
 		}
 		v *= pol.Headroom * status.Factor
@@ -249,11 +254,9 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 
 	out := make([]int32, n)
 	if status.Mode == Fallback {
-		if last > 0 {
-			r := raw(last*pol.Headroom*status.Factor, pol.TargetPerPod)
-			for i := range out {
-				out[i] = r
-			}
+		// The forecast is not trusted, so neither are the guards that shape it.
+		for i, v := range need {
+			out[i] = raw(v, pol.TargetPerPod)
 		}
 	} else {
 		base := make([]int32, n)

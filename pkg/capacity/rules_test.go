@@ -94,9 +94,12 @@ func TestRules(t *testing.T) {
 			upper: []float64{10, 10, 10, 10, 10, 10, 10, 10}, want: []int32{1, 1, 3, 3, 1, 9, 9, 1},
 		},
 		"events apply in fallback too": {
-			rules:  func(r *Rules) { r.Events = []Event{{Start: t0, Duration: time.Minute, MinReplicas: 7, Multiplier: 1}} },
-			upper:  []float64{10, 10},
-			status: AccuracyStatus{Mode: Fallback, Factor: 1}, want: []int32{7, 1},
+			rules: func(r *Rules) {
+				r.Events = []Event{{Start: t0, Duration: time.Minute, MinReplicas: 7, Multiplier: 1},
+					{Start: t0.Add(time.Minute), Duration: time.Minute, Multiplier: 3}}
+			},
+			upper: []float64{10, 10, 10}, last: 33,
+			status: AccuracyStatus{Mode: Fallback, Factor: 1}, want: []int32{7, 10, 4}, // 33, 99, 33 ÷ 10
 		},
 		"accuracy guard widened: headroom times its factor": {
 			upper: []float64{20, 40}, status: AccuracyStatus{Mode: Widened, Factor: 1.5}, want: []int32{3, 6},
