@@ -74,14 +74,8 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.calibration, "calibration", forecast.DefaultCalibration.String(), "history held out at each refit to measure errors (band, auto's choice)")
 	fs.StringVar(&f.periods, "periods", "", "pin the seasonal periods, e.g. 24h,7d (default: detected, as the agent does)")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if done, err := parseFlags(fs, args, "backtest"); done || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("backtest: unexpected arguments %q", fs.Args())
 	}
 
 	cfg, models, opts, step, err := f.parse()
@@ -279,6 +273,21 @@ func (r backtestReport) writeText(w io.Writer) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// parseFlags parses a subcommand's flags. done is true when the user asked for --help, which
+// has been printed and is not an error.
+func parseFlags(fs *flag.FlagSet, args []string, cmd string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%s: unexpected arguments %q", cmd, fs.Args())
+	}
+	return false, nil
 }
 
 // shortDuration prints 5m, 1h or 7d rather than 5m0s, 1h0m0s or 168h0m0s.

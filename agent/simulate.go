@@ -125,14 +125,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"before the first plan, demand empty in a gap of the trace): "+decisionsHeader)
 	fs.StringVar(&f.plot, "plot", "", "draw demand, forecast band and each policy's ready capacity to this .png or .svg (one --input only)")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if done, err := parseFlags(fs, args, "simulate"); done || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("simulate: unexpected arguments %q", fs.Args())
 	}
 	job, err := f.parse(fs)
 	if err != nil {

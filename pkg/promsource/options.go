@@ -53,9 +53,9 @@ type Options struct {
 	// be logged and put in errors.
 	URL string
 
-	// Timeout bounds each HTTP request, and is also sent to the server as the query's
-	// evaluation timeout. A Fetch that needs several requests may take longer in total; bound
-	// it with its context. Default DefaultTimeout (30s) when zero.
+	// Timeout bounds each HTTP request (it is not sent to the server: client_golang formats it
+	// in a way Prometheus refuses). A Fetch that needs several requests may take longer in
+	// total; bound it with its context. Default DefaultTimeout (30s) when zero.
 	Timeout time.Duration
 
 	// BearerToken is sent as "Authorization: Bearer <token>". At most one of BearerToken,

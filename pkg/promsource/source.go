@@ -1,6 +1,8 @@
-// Package promsource reads the workload's metric from a Prometheus-compatible HTTP API
-// (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics) as series samples: one PromQL query,
-// evaluated as a range query on a regular grid, that must produce exactly one series.
+// Package promsource reads from a Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir,
+// Cortex, VictoriaMetrics): the workload's metric as series samples (Fetch: one PromQL query,
+// evaluated as a range query on a regular grid, that must produce exactly one series), and the
+// workload's pod start-up times from kube-state-metrics (StartupTimes: an instant query, one
+// series per pod).
 //
 // It owns the connection settings (Options), their validation, and the rules for turning an
 // API answer into samples: long ranges split under the server's point limit, non-finite values
@@ -32,7 +34,8 @@ const maxPoints = 11000
 
 var (
 	// ErrNoData is returned (wrapped) by Fetch when the query produces no series over the
-	// range: a wrong metric name or label, a target that was not scraped, or the wrong tenant.
+	// range (a wrong metric name or label, a target that was not scraped, or the wrong
+	// tenant), and by StartupTimes when its query finds no pod.
 	ErrNoData = errors.New("no data")
 	// ErrSeveralSeries is returned (wrapped) by Fetch when the query produces more than one
 	// series; the error names some of them.
@@ -207,24 +210,34 @@ func (s *Source) queryRange(ctx context.Context, r v1.Range) (model.Matrix, v1.W
 	defer cancel()
 	v, warn, _, err := s.api.QueryRange(rctx, s.query, r)
 	if err != nil {
-		var apiErr *v1.Error
-		switch {
-		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
-			err = fmt.Errorf("no answer within %v: %w", s.timeout, err)
-		case errors.As(err, &apiErr) && apiErr.Detail != "":
-			err = &responseError{apiErr}
-		}
-		return nil, nil, fmt.Errorf("query %q on %s from %s to %s step %v: %w", s.query, s.url, stamp(r.Start), stamp(r.End), r.Step, err)
+		return nil, nil, fmt.Errorf("query %q on %s from %s to %s step %v: %w", s.query, s.url, stamp(r.Start), stamp(r.End), r.Step, s.explain(ctx, err))
 	}
 	m, ok := v.(model.Matrix)
 	if !ok {
-		typ := "empty"
-		if v != nil {
-			typ = v.Type().String()
-		}
-		return nil, nil, fmt.Errorf("query %q on %s: result is a %s, want a matrix", s.query, s.url, typ)
+		return nil, nil, fmt.Errorf("query %q on %s: result is a %s, want a matrix", s.query, s.url, valueType(v))
 	}
 	return m, warn, nil
+}
+
+// explain makes an API error say what happened: that the source's own timeout, not the
+// caller, ended the request, or the server's reason for a status the client does not decode.
+func (s *Source) explain(caller context.Context, err error) error {
+	var apiErr *v1.Error
+	switch {
+	case caller.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no answer within %v: %w", s.timeout, err)
+	case errors.As(err, &apiErr) && apiErr.Detail != "":
+		return &responseError{apiErr}
+	}
+	return err
+}
+
+// valueType names the type of a query result for an error message.
+func valueType(v model.Value) string {
+	if v == nil {
+		return "empty"
+	}
+	return v.Type().String()
 }
 
 // responseError adds the server's reason to a client_golang error for an HTTP status the

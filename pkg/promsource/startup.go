@@ -175,22 +175,11 @@ func (s *Source) queryInstant(ctx context.Context, query string, at time.Time) (
 	defer cancel()
 	v, warn, _, err := s.api.Query(rctx, query, at)
 	if err != nil {
-		var apiErr *v1.Error
-		switch {
-		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
-			err = fmt.Errorf("no answer within %v: %w", s.timeout, err)
-		case errors.As(err, &apiErr) && apiErr.Detail != "":
-			err = &responseError{apiErr}
-		}
-		return nil, nil, fmt.Errorf("query %q on %s at %s: %w", query, s.url, instant(at), err)
+		return nil, nil, fmt.Errorf("query %q on %s at %s: %w", query, s.url, instant(at), s.explain(ctx, err))
 	}
 	vec, ok := v.(model.Vector)
 	if !ok {
-		typ := "empty"
-		if v != nil {
-			typ = v.Type().String()
-		}
-		return nil, nil, fmt.Errorf("query %q on %s: result is a %s, want a vector", query, s.url, typ)
+		return nil, nil, fmt.Errorf("query %q on %s: result is a %s, want a vector", query, s.url, valueType(v))
 	}
 	return vec, warn, nil
 }
