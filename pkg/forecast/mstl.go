@@ -280,9 +280,15 @@ type mstlPredictor struct {
 	fallback float64       // the last finite value of the fit, for a history without one
 }
 
-// mstlPredictWindow is how many of the newest points Predict runs the short models over:
-// enough for the smoothing to forget where it started (0.98^1000 ≈ 2e-9).
+// mstlPredictWindow is the most of the newest points Predict runs a short model over: enough
+// for the slowest smoothing to forget where it started (0.98^1000 ≈ 2e-9). Each short model
+// runs over only as many as it needs to forget (mstlShort.memory).
 const mstlPredictWindow = 1000
+
+// mstlForget is how little of its starting state a smoothing may still carry at the newest
+// point: the error of starting it late rather than at the start of the history, relative to
+// the spread of the data.
+const mstlForget = 1e-9
 
 // Predict implements Predictor.
 func (p mstlPredictor) Predict(history series.Series, dst []float64) {
@@ -296,7 +302,13 @@ func (p mstlPredictor) Predict(history series.Series, dst []float64) {
 		}
 		return
 	}
-	first := max(0, li+1-mstlPredictWindow)
+	need := 2
+	for _, models := range p.shorts {
+		for _, s := range models {
+			need = max(need, s.memory())
+		}
+	}
+	first := max(0, li+1-need)
 	a := fillGaps(history.Values[first : li+1])
 	k0 := mstlAbsIndex(history.Time(first), p.step)
 	for i, x := range a {
@@ -306,13 +318,27 @@ func (p mstlPredictor) Predict(history series.Series, dst []float64) {
 	skip := len(history.Values) - 1 - li
 	fs := make([][]float64, len(p.shorts))
 	done := make(map[mstlShort][]float64)
+	// Level models that differ only in ρ share their smoothing: run it once for them.
+	states := make(map[mstlLevel][2]float64)
 	for j, models := range p.shorts {
 		fs[j] = make([]float64, skip+len(dst))
 		for _, s := range models {
 			f, ok := done[s]
 			if !ok {
 				f = make([]float64, skip+len(dst))
-				s.forecast(a, f)
+				w := a[max(0, len(a)-s.memory()):]
+				if s.ar != nil {
+					s.ar.forecast(w, f)
+				} else {
+					key := s.level
+					key.rho = 0
+					st, ok := states[key]
+					if !ok {
+						st[0], st[1] = s.level.filter(w)
+						states[key] = st
+					}
+					s.level.extend(w[len(w)-1], st[0], st[1], f)
+				}
 				done[s] = f
 			}
 			for i, v := range f {
@@ -730,13 +756,13 @@ type mstlShort struct {
 	ar    *dhrAR
 }
 
-// forecast writes into f the forecasts of the len(f) steps after a (complete, finite).
-func (s mstlShort) forecast(a, f []float64) {
+// memory is how many of the newest points forecast needs: fewer would change its forecast by
+// more than mstlForget of the data's spread.
+func (s mstlShort) memory() int {
 	if s.ar != nil {
-		s.ar.forecast(a, f)
-		return
+		return len(s.ar.phi) + s.ar.diff + 1
 	}
-	s.level.forecast(a, f)
+	return s.level.memory()
 }
 
 // mstlLevel forecasts a seasonally adjusted series (trend plus remainder) a few hours ahead
@@ -752,10 +778,10 @@ type mstlLevel struct {
 	alpha, beta, phi, rho float64
 }
 
-// forecast writes into f the forecasts of the len(f) steps after a (complete, finite).
-func (l mstlLevel) forecast(a, f []float64) {
-	lv, b := l.filter(a, nil)
-	dev := a[len(a)-1] - lv
+// extend writes into f the forecasts of the len(f) steps after a point last, given the
+// smoothing's level lv and slope b after it (filter).
+func (l mstlLevel) extend(last, lv, b float64, f []float64) {
+	dev := last - lv
 	damp, sum, decay := 1.0, 0.0, 1.0
 	for h := range f {
 		damp *= l.phi
@@ -765,18 +791,44 @@ func (l mstlLevel) forecast(a, f []float64) {
 	}
 }
 
+// memory is how many points the smoothing needs to forget its starting state to within
+// mstlForget, from the spectral radius r of its state transition: the state (ℓ, b) maps to
+//
+//	ℓ' = (1−α)·ℓ + (1−α)φ·b + α·a,  b' = −αβ·ℓ + φ(1−αβ)·b + αβ·a
+//
+// so a difference in the starting state shrinks like r^t. Without a slope (β = 0) b stays 0
+// and r = 1−α.
+func (l mstlLevel) memory() int {
+	r := 1 - l.alpha
+	if l.beta > 0 {
+		tr := 1 - l.alpha + l.phi*(1-l.alpha*l.beta)
+		det := (1 - l.alpha) * l.phi
+		if disc := tr*tr - 4*det; disc < 0 {
+			r = math.Sqrt(det) // complex pair
+		} else {
+			r = (math.Abs(tr) + math.Sqrt(disc)) / 2
+		}
+	}
+	switch {
+	case r <= 0:
+		return 2
+	case r >= 1:
+		return mstlPredictWindow
+	}
+	// 1.25 and the 2 spare: the transient of a repeated or complex eigenvalue decays like
+	// t·r^t, a little slower than r^t.
+	n := int(math.Ceil(1.25*math.Log(mstlForget)/math.Log(r))) + 2
+	return min(max(n, 2), mstlPredictWindow)
+}
+
 // filter runs the smoothing over a from ℓ = a[0], b = 0, and returns the final level and
-// slope. If visit is not nil it is called with every index and the state after it.
-func (l mstlLevel) filter(a []float64, visit func(t int, lv, b float64)) (float64, float64) {
+// slope.
+func (l mstlLevel) filter(a []float64) (float64, float64) {
 	lv, b := a[0], 0.0
 	for t := 1; t < len(a); t++ {
 		prev := lv
-		pred := lv + l.phi*b
-		lv = l.alpha*a[t] + (1-l.alpha)*pred
+		lv = l.alpha*a[t] + (1-l.alpha)*(lv+l.phi*b)
 		b = l.beta*(lv-prev) + (1-l.beta)*l.phi*b
-		if visit != nil {
-			visit(t, lv, b)
-		}
 	}
 	return lv, b
 }
@@ -894,21 +946,34 @@ type mstlScorer struct {
 	y      []float64 // the loads from start on; the first origin is y[origin]
 	start  int       // the index of y[0] in the history
 	origin int
+	stride int // the spacing of the origins scored
 	hs     []int
 	arLen  int       // how many points before the first origin an AR is fitted on
 	naive  []float64 // the naive forecast's absolute errors, summed, at each lead time
 	// Set by set:
 	tr        mstlTransform
 	adj, seas []float64 // the adjusted series and the seasonal part of the transformed y
+	// With a log transform, expSeas[i] = exp(scale·seas[i]) and expMax = exp(maxExp): the
+	// inverse of ℓ + seas[i] is then exp(scale·ℓ + center)·expSeas[i] − offset, one exp per
+	// origin for every lead time (scoreLevel).
+	expSeas []float64
+	expMax  float64
 }
+
+// mstlMaxOrigins is the most origins a scorer forecasts from, evenly spread over the scored
+// stretch: two days of 1-minute data are scored every other minute. Forecasts from neighbouring
+// minutes share all but one of their targets and differ little; every one of them would double
+// the time of a refit for no better choice.
+const mstlMaxOrigins = 1440
 
 // mstlNewScorer returns the scorer of the forecasts of hist[first:] at the lead times hs.
 func mstlNewScorer(hist []float64, first int, hs []int, arLen int) *mstlScorer {
 	start := max(0, first-max(mstlPredictWindow, arLen))
 	sc := &mstlScorer{y: hist[start:], start: start, origin: first - start, hs: hs, arLen: arLen}
+	sc.stride = max(1, (len(hist)-first+mstlMaxOrigins-1)/mstlMaxOrigins)
 	sc.naive = make([]float64, len(hs))
 	for k, h := range hs {
-		for t := sc.origin; t+h < len(sc.y); t++ {
+		for t := sc.origin; t+h < len(sc.y); t += sc.stride {
 			sc.naive[k] += math.Abs(sc.y[t+h] - sc.y[t])
 		}
 	}
@@ -924,6 +989,13 @@ func (sc *mstlScorer) set(tr mstlTransform, u []float64, p mstlPredictor, k0 int
 	for i := range sc.adj {
 		sc.seas[i] = p.seasonal(k0 + int64(sc.start+i))
 		sc.adj[i] = u[sc.start+i] - sc.seas[i]
+	}
+	sc.expSeas = sc.expSeas[:0]
+	if tr.log {
+		for _, v := range sc.seas {
+			sc.expSeas = append(sc.expSeas, math.Exp(tr.scale*v))
+		}
+		sc.expMax = math.Exp(tr.maxExp)
 	}
 }
 
@@ -1035,19 +1107,41 @@ func (sc *mstlScorer) scoreLevel(l mstlLevel, errs []float64) {
 		}
 		powRho[k] = math.Pow(l.rho, float64(h))
 	}
+	// The filter of l (mstlLevel.filter), inlined: this loop is most of a refit's time. It
+	// starts only as far before the first origin as l needs to forget where it started.
 	a := sc.adj
-	l.filter(a, func(t int, lv, b float64) {
-		if t < sc.origin {
-			return
+	// Without slope or remainder the forecast at every lead time is ℓ plus the season.
+	plain := sc.tr.log && l.beta == 0 && l.rho == 0
+	t0 := max(0, sc.origin-l.memory())
+	lv, b := a[t0], 0.0
+	for t := t0 + 1; t < len(a); t++ {
+		prev := lv
+		lv = l.alpha*a[t] + (1-l.alpha)*(lv+l.phi*b)
+		b = l.beta*(lv-prev) + (1-l.beta)*l.phi*b
+		if t < sc.origin || (t-sc.origin)%sc.stride != 0 {
+			continue
+		}
+		if plain {
+			// f = inverse(ℓ + seas[t+h]), factored.
+			e := math.Exp(sc.tr.scale*lv + sc.tr.center)
+			for k, h := range sc.hs {
+				if t+h >= len(a) {
+					break // hs ascend
+				}
+				f := min(e*sc.expSeas[t+h], sc.expMax) - sc.tr.offset
+				errs[k] += math.Abs(sc.y[t+h] - f)
+			}
+			continue
 		}
 		dev := a[t] - lv
 		for k, h := range sc.hs {
-			if t+h < len(a) {
-				f := sc.tr.inverse(lv + sumPhi[k]*b + powRho[k]*dev + sc.seas[t+h])
-				errs[k] += math.Abs(sc.y[t+h] - f)
+			if t+h >= len(a) {
+				break // hs ascend
 			}
+			f := sc.tr.inverse(lv + sumPhi[k]*b + powRho[k]*dev + sc.seas[t+h])
+			errs[k] += math.Abs(sc.y[t+h] - f)
 		}
-	})
+	}
 	sc.relative(errs)
 }
 
@@ -1056,7 +1150,7 @@ func (sc *mstlScorer) scoreAR(ar dhrAR, errs []float64) {
 	clear(errs)
 	f := make([]float64, slices.Max(sc.hs))
 	lags := len(ar.phi) + ar.diff
-	for t := sc.origin; t < len(sc.y)-1; t++ {
+	for t := sc.origin; t < len(sc.y)-1; t += sc.stride {
 		ar.forecast(sc.adj[max(0, t-lags):t+1], f)
 		for k, h := range sc.hs {
 			if t+h < len(sc.y) {

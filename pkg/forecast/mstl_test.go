@@ -333,3 +333,37 @@ func TestMSTLAndDHROtherSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestMSTLLevelMemory checks the contract Predict relies on to run each short model over only
+// its newest memory() points: the smoothing started that late ends where the one started at the
+// beginning of a long history ends, to within a millionth of the data's spread, for every level
+// model Fit chooses among.
+func TestMSTLLevelMemory(t *testing.T) {
+	// A random walk with a daily wave: far-off starting states are the hard case.
+	a := make([]float64, 5000)
+	x := 0.0
+	for i := range a {
+		x += math.Sin(float64(i)*0.37) + math.Cos(float64(i*i)*0.011)
+		a[i] = x + 20*math.Sin(2*math.Pi*float64(i)/1440)
+	}
+	spread := slices.Max(a) - slices.Min(a)
+	for _, alpha := range mstlAlphas {
+		for _, trend := range mstlTrends {
+			l := mstlLevel{alpha: alpha, beta: trend[0], phi: trend[1]}
+			m := l.memory()
+			if m < 2 || m > mstlPredictWindow {
+				t.Fatalf("%+v: memory %d outside [2, %d]", l, m, mstlPredictWindow)
+			}
+			lvAll, bAll := l.filter(a)
+			lv, b := l.filter(a[len(a)-m:])
+			if d := max(math.Abs(lv-lvAll), math.Abs(b-bAll)); d > 1e-6*spread {
+				t.Errorf("%+v: after its %d newest points the state differs by %.3g (spread %.3g)", l, m, d, spread)
+			}
+			// Not needlessly long either: a tenth of it leaves a visible difference.
+			lvS, bS := l.filter(a[len(a)-max(2, m/10):])
+			if m > 20 && max(math.Abs(lvS-lvAll), math.Abs(bS-bAll)) < 1e-9*spread {
+				t.Errorf("%+v: a tenth of its memory (%d points) already gives the same level", l, m/10)
+			}
+		}
+	}
+}
