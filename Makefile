@@ -45,6 +45,12 @@ bench-scaling: ## simulate reactive KEDA, Kedastral and the oracle with --sweep 
 	$(GO) build -o $(BIN)/ ./agent
 	$(BIN)/agent backtest --simulate --sweep --startup 3m $(addprefix --input ,$(TRACES))
 
+.PHONY: bench-sim-speed
+bench-sim-speed: ## time the simulation of 30 days of 1-minute data (the last 37 days of worldcup98, 7 of warmup) on one core
+	$(GO) build -o $(BIN)/ ./agent
+	{ head -n 1 ../shared/traces/worldcup98_1min.csv; tail -n $$((37*1440)) ../shared/traces/worldcup98_1min.csv; } > $(BIN)/wc37.csv
+	GOMAXPROCS=1 taskset -c 0 $(BIN)/agent backtest --simulate --progress=false --input $(BIN)/wc37.csv --warmup 7d
+
 .PHONY: proto
 proto: ## regenerate the Go code of KEDA's External Scaler protocol
 	proto/generate.sh
