@@ -187,9 +187,13 @@ func backtestFile(ctx context.Context, input string, step time.Duration, cfg sim
 			return backtestReport{}, fmt.Errorf("backtest %s on %s: %w", models[i], input, err)
 		}
 	}
+	periods := []string{}
+	for _, p := range forecast.DetectPeriods(s) {
+		periods = append(periods, shortDuration(time.Duration(p)*step))
+	}
 	return backtestReport{Input: input, Points: s.Len(), Step: shortDuration(step), Window: shortDuration(cfg.Window),
 		Horizon: shortDuration(cfg.Horizon), Stride: shortDuration(cfg.Stride), Quantile: cfg.Quantile, Note: note,
-		Results: results}, nil
+		Periods: periods, Results: results}, nil
 }
 
 func (f backtestFlags) parse() (sim.BacktestConfig, []string, forecast.Options, time.Duration, error) {
@@ -236,15 +240,19 @@ func (f backtestFlags) parse() (sim.BacktestConfig, []string, forecast.Options, 
 }
 
 type backtestReport struct {
-	Input    string       `json:"input"`
-	Points   int          `json:"points"`
-	Step     string       `json:"step"`
-	Window   string       `json:"window"`
-	Horizon  string       `json:"horizon"`
-	Stride   string       `json:"stride"`
-	Quantile float64      `json:"quantile"`
-	Note     string       `json:"note,omitempty"`
-	Results  []sim.Result `json:"results"`
+	Input    string  `json:"input"`
+	Points   int     `json:"points"`
+	Step     string  `json:"step"`
+	Window   string  `json:"window"`
+	Horizon  string  `json:"horizon"`
+	Stride   string  `json:"stride"`
+	Quantile float64 `json:"quantile"`
+	Note     string  `json:"note,omitempty"`
+	// Periods are the seasonal periods detected over the whole trace: a label of the data for
+	// the summary (which traces have a daily pattern), never seen by the models, which detect
+	// their own from their window at each refit.
+	Periods []string     `json:"periods"`
+	Results []sim.Result `json:"results"`
 }
 
 func (r backtestReport) writeText(w io.Writer) error {
@@ -257,6 +265,11 @@ func (r backtestReport) writeText(w io.Writer) error {
 	if r.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", r.Note)
 	}
+	periods := strings.Join(r.Periods, ", ")
+	if periods == "" {
+		periods = "none"
+	}
+	fmt.Fprintf(w, "seasonal periods detected over the whole trace: %s\n", periods)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "model\tlead\tMASE\tsMAPE%\tMAE\tRMSE\tcoverage\tpinball\tfit ms\tforecast ms\t")

@@ -7,9 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/sim"
 )
 
 const nasaTrace = "../test/testdata/nasa_http_1995_07_1min_10d.csv"
@@ -81,10 +86,51 @@ func TestBacktestSummary(t *testing.T) {
 	if err := run(t.Context(), args, nil, &stdout, io.Discard); err != nil {
 		t.Fatalf("agent backtest: %v", err)
 	}
-	for _, want := range []string{"Summary over 2 traces", "auto", "naive", "seasonal_naive", "wins", "relative to the best"} {
+	for _, want := range []string{"Summary over 2 traces", "auto", "naive", "seasonal_naive", "wins", "relative to the best",
+		"seasonal periods detected over the whole trace: 1d", "median of the daily ones"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 		}
+	}
+}
+
+// TestSummarizeDaily checks the per-lead medians of auto's ratio to the best baseline, over every
+// trace and over those with a daily period, on figures worked out by hand.
+func TestSummarizeDaily(t *testing.T) {
+	report := func(name string, periods []string, auto, naive, arima [2]float64) backtestReport {
+		res := func(model string, m [2]float64) sim.Result {
+			return sim.Result{Model: model, Stats: []sim.Stats{{Lead: 30 * time.Minute, MASE: m[0]}, {Lead: time.Hour, MASE: m[1]}}}
+		}
+		return backtestReport{Input: name, Periods: periods,
+			Results: []sim.Result{res(forecast.Auto, auto), res(forecast.Naive, naive), res(forecast.ARIMA, arima)}}
+	}
+	s := summarize([]backtestReport{
+		// auto ÷ best baseline: 0.8/0.8 = 1, 0.6/0.75 = 0.8
+		report("a", []string{"1d", "7d"}, [2]float64{0.8, 0.6}, [2]float64{1, 0.75}, [2]float64{0.8, 0.9}),
+		// 0.45/0.5 = 0.9, 0.7/1 = 0.7
+		report("b", []string{"1d"}, [2]float64{0.45, 0.7}, [2]float64{0.5, 1}, [2]float64{0.6, 1.2}),
+		// 1.1/1 = 1.1, 1/1 = 1: no daily period, so only in the overall median
+		report("c", []string{"1h"}, [2]float64{1.1, 1}, [2]float64{1, 1}, [2]float64{1, 1}),
+	})
+	if want := []string{"a", "b"}; !slices.Equal(s.Daily, want) {
+		t.Errorf("Daily = %v, want %v", s.Daily, want)
+	}
+	near := func(got, want []float64) bool {
+		if len(got) != len(want) {
+			return false
+		}
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12 {
+				return false
+			}
+		}
+		return true
+	}
+	if want := []float64{0.95, 0.75}; !near(s.DailyAutoVsBaseline, want) {
+		t.Errorf("DailyAutoVsBaseline = %v, want %v", s.DailyAutoVsBaseline, want)
+	}
+	if want := []float64{1, 0.8}; !near(s.MedianAutoVsBaseline, want) {
+		t.Errorf("MedianAutoVsBaseline = %v, want %v", s.MedianAutoVsBaseline, want)
 	}
 }
 

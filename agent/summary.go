@@ -26,6 +26,12 @@ type summary struct {
 	// AutoVsBaseline[trace][lead]: auto's MASE relative to the best baseline's on that trace
 	// (0.9 = 10% lower), when auto and a baseline were evaluated.
 	AutoVsBaseline map[string][]float64 `json:"autoVsBaseline,omitempty"`
+	// Daily lists the traces with a daily period detected over the whole trace, and
+	// DailyAutoVsBaseline[lead] is the median of AutoVsBaseline over them.
+	Daily               []string  `json:"daily"`
+	DailyAutoVsBaseline []float64 `json:"dailyAutoVsBaseline,omitempty"`
+	// MedianAutoVsBaseline[lead] is the median of AutoVsBaseline over every trace.
+	MedianAutoVsBaseline []float64 `json:"medianAutoVsBaseline,omitempty"`
 	// Coverage[model]: the lowest and highest upper-quantile coverage over the traces.
 	Coverage map[string][2]float64 `json:"coverage"`
 	models   []string
@@ -42,8 +48,12 @@ func summarize(reports []backtestReport) summary {
 		s.models = append(s.models, res.Model)
 	}
 	per := map[string][][]float64{} // model → lead → MASE per trace
+	s.Daily = []string{}
 	for _, r := range reports {
 		s.traces = append(s.traces, r.Input)
+		if slices.Contains(r.Periods, "1d") {
+			s.Daily = append(s.Daily, r.Input)
+		}
 		best, bestMean := "", math.Inf(1)
 		mase := map[string][]float64{}
 		for _, res := range r.Results {
@@ -87,7 +97,27 @@ func summarize(reports []backtestReport) summary {
 			s.MedianMASE[m] = append(s.MedianMASE[m], median(v))
 		}
 	}
+	s.MedianAutoVsBaseline = medianRatios(s.AutoVsBaseline, s.traces)
+	s.DailyAutoVsBaseline = medianRatios(s.AutoVsBaseline, s.Daily)
 	return s
+}
+
+// medianRatios is the median per lead of ratios over traces (nil when none has them).
+func medianRatios(ratios map[string][]float64, traces []string) []float64 {
+	var per [][]float64
+	for _, t := range traces {
+		for l, v := range ratios[t] {
+			if len(per) <= l {
+				per = append(per, nil)
+			}
+			per[l] = append(per[l], v)
+		}
+	}
+	var out []float64
+	for _, v := range per {
+		out = append(out, median(v))
+	}
+	return out
 }
 
 func median(v []float64) float64 {
@@ -134,19 +164,32 @@ func (s summary) writeText(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nauto's MASE relative to the best of %s on each trace (below 1: auto is better)\n\n", strings.Join(baselines, ", "))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "trace\t%s\t\n", strings.Join(s.Leads, "\t"))
-	for _, t := range s.traces {
-		r, ok := s.AutoVsBaseline[t]
-		if !ok {
-			continue
-		}
+	fmt.Fprintf(tw, "trace\tdaily\t%s\t\n", strings.Join(s.Leads, "\t"))
+	row := func(name, daily string, r []float64) {
 		cells := make([]string, len(r))
 		for i, v := range r {
 			cells[i] = fmt.Sprintf("%.3f", v)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t\n", baseName(t), strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", name, daily, strings.Join(cells, "\t"))
 	}
-	return tw.Flush()
+	for _, t := range s.traces {
+		if r, ok := s.AutoVsBaseline[t]; ok {
+			daily := "no"
+			if slices.Contains(s.Daily, t) {
+				daily = "yes"
+			}
+			row(baseName(t), daily, r)
+		}
+	}
+	row("median", "", s.MedianAutoVsBaseline)
+	if len(s.DailyAutoVsBaseline) > 0 {
+		row("median of the daily ones", "", s.DailyAutoVsBaseline)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\n(daily: a one-day period detected over the whole trace)")
+	return nil
 }
 
 func mean(v []float64) float64 {
