@@ -119,12 +119,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		sum = &s
 	}
 	if f.format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Traces  []backtestReport `json:"traces"`
-			Summary *summary         `json:"summary,omitempty"`
-		}{reports, sum})
+		return writeJSON(stdout, reports, sum)
 	}
 	if sum != nil {
 		return sum.writeText(stdout)
@@ -304,6 +299,17 @@ func parseFlags(fs *flag.FlagSet, args []string, cmd string) (done bool, err err
 }
 
 // shortDuration prints 5m, 1h or 7d rather than 5m0s, 1h0m0s or 168h0m0s.
+// writeJSON writes the reports of both backtest modes, and their summary when there is one, as
+// one indented JSON object.
+func writeJSON[R, S any](w io.Writer, traces []R, sum *S) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Traces  []R `json:"traces"`
+		Summary *S  `json:"summary,omitempty"`
+	}{traces, sum})
+}
+
 func shortDuration(d time.Duration) string {
 	switch {
 	case d >= 24*time.Hour && d%(24*time.Hour) == 0:

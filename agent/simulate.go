@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -170,12 +169,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		sum = &s
 	}
 	if f.format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Traces  []simReport `json:"traces"`
-			Summary *simSummary `json:"summary,omitempty"`
-		}{reports, sum})
+		return writeJSON(stdout, reports, sum)
 	}
 	for _, r := range reports {
 		if err := r.writeText(stdout); err != nil {
