@@ -11,11 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kedastral/kedastral/pkg/planstore"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	planstore.RouteRedisLogs() // process-wide: here, not in run, which tests call
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "agent: %v\n", err)
 		os.Exit(1)

@@ -43,7 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, newLogger(stdout, cfg.LogLevel, cfg.LogFormat))
+	log := newLogger(stdout, cfg.LogLevel, cfg.LogFormat)
+	planstore.SetRedisLogger(log)
+	return serve(ctx, cfg, log)
 }
 
 // serve wires the gateway together and runs it until ctx ends.
