@@ -54,6 +54,7 @@ type simulateFlags struct {
 	startup, lead, poll, sync       string
 	upPeriod, downStab, downWindow  string
 	sweepReactive, sweepQ, sweepH   string
+	sweepOracle                     string
 	basis                           string
 	target, quantile, headroom      float64
 	utilisation, tolerance          float64
@@ -119,6 +120,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.sweepReactive, "sweep-utilisation", "1,0.9,0.8,0.7,0.6,0.5", "with --sweep: reactive target utilisations")
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
 	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.1,1.25,1.5,1.75,2", "with --sweep: Kedastral headrooms")
+	fs.StringVar(&f.sweepOracle, "sweep-oracle-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
+		"with --sweep: oracle headrooms (its frontier: the most any forecast could buy; fine, so that the bound is not a coarse grid's)")
 	fs.StringVar(&f.format, "format", "text", "text or json")
 	fs.StringVar(&f.decisionsOut, "decisions-out", "", "write one row per simulated 15s tick to this CSV (one --input only; forecast and upper empty\n"+
 		"before the first plan, demand empty in a gap of the trace): "+decisionsHeader)
@@ -270,6 +273,7 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		Guard:      f.guard,
 		Reactive:   []float64{f.utilisation},
 		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom}},
+		Oracle:     []float64{1},
 	}
 	if f.basis == string(capacity.BasisPoint) {
 		j.cfg.Predictive[0].Quantile = 0
@@ -278,6 +282,11 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		for _, u := range floats("sweep-utilisation", f.sweepReactive) {
 			if u != f.utilisation {
 				j.cfg.Reactive = append(j.cfg.Reactive, u)
+			}
+		}
+		for _, h := range floats("sweep-oracle-headroom", f.sweepOracle) {
+			if h != 1 {
+				j.cfg.Oracle = append(j.cfg.Oracle, h)
 			}
 		}
 		for _, q := range floats("sweep-quantile", f.sweepQ) {
@@ -317,6 +326,10 @@ type simReport struct {
 	Predictive   []sim.Outcome    `json:"predictive"`
 	Oracle       sim.Outcome      `json:"oracle"`
 	Comparisons  []sim.Comparison `json:"comparisons"`
+	// OracleSweep and OracleComparisons are the oracle's settings and its frontier against
+	// each reactive setting, with --sweep: what perfect foresight buys under the same rules.
+	OracleSweep       []sim.Outcome    `json:"oracleSweep,omitempty"`
+	OracleComparisons []sim.Comparison `json:"oracleComparisons,omitempty"`
 	// ForecastSeconds and SimulateSeconds are how long the agent's forecasts and the cluster
 	// simulations of every setting took.
 	ForecastSeconds float64 `json:"forecastSeconds"`
@@ -361,6 +374,9 @@ func (j simJob) run(ctx context.Context, input string, progress func(done, total
 		Comparisons:     sim.Compare(res.Reactive, res.Predictive),
 		ForecastSeconds: res.ForecastSeconds, SimulateSeconds: res.SimulateSeconds,
 	}
+	if len(res.OracleSweep) > 1 {
+		r.OracleSweep, r.OracleComparisons = res.OracleSweep, sim.Compare(res.Reactive, res.OracleSweep)
+	}
 	if j.keepDecision {
 		r.decisions = res.Decisions
 	}
@@ -404,7 +420,7 @@ func (r simReport) writeText(w io.Writer) error {
 	if r.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", r.Note)
 	}
-	fmt.Fprintf(w, "forecasting %.1fs, simulating %d settings %.1fs\n\n", r.ForecastSeconds, len(r.Reactive)+len(r.Predictive)+1, r.SimulateSeconds)
+	fmt.Fprintf(w, "forecasting %.1fs, simulating %d settings %.1fs\n\n", r.ForecastSeconds, len(r.Reactive)+len(r.Predictive)+max(1, len(r.OracleSweep)), r.SimulateSeconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "policy\tsetting\tunserved\tunder-provisioned min\treplica-hours\tpeak\tevents\tguard fallback\t")
 	row := func(o sim.Outcome) {
@@ -424,13 +440,18 @@ func (r simReport) writeText(w io.Writer) error {
 	if len(r.Reactive) == 1 && len(r.Predictive) == 1 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nsweep: %d reactive and %d predictive settings; Kedastral's frontier against each reactive setting:\n",
-		len(r.Reactive), len(r.Predictive))
+	fmt.Fprintf(w, "\nsweep: %d reactive, %d predictive and %d oracle settings; Kedastral's frontier, and the oracle's, against each reactive setting:\n",
+		len(r.Reactive), len(r.Predictive), max(1, len(r.OracleSweep)))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "reactive\tunserved\treplica-hours\tless unserved at equal cost\tfewer replica-hours at equal unserved\t")
-	for _, c := range r.Comparisons {
-		fmt.Fprintf(tw, "%s\t%.3f%%\t%.1f\t%s\t%s\t\n", c.Reactive.Setting, c.Reactive.Unserved*100, c.Reactive.ReplicaHours,
-			pct(c.UnservedReduction), pct(c.CostSaving))
+	fmt.Fprintln(tw, "\t\t\tKedastral\t\toracle\t\t")
+	fmt.Fprintln(tw, "reactive\tunserved\treplica-hours\tless unserved at equal cost\tfewer replica-hours at equal unserved\tless unserved at equal cost\tfewer replica-hours at equal unserved\t")
+	for i, c := range r.Comparisons {
+		oc := sim.Comparison{UnservedReduction: sim.Fraction(math.NaN()), CostSaving: sim.Fraction(math.NaN())}
+		if i < len(r.OracleComparisons) {
+			oc = r.OracleComparisons[i]
+		}
+		fmt.Fprintf(tw, "%s\t%.3f%%\t%.1f\t%s\t%s\t%s\t%s\t\n", c.Reactive.Setting, c.Reactive.Unserved*100, c.Reactive.ReplicaHours,
+			pct(c.UnservedReduction), pct(c.CostSaving), pct(oc.UnservedReduction), pct(oc.CostSaving))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -450,9 +471,14 @@ type simSummary struct {
 	// Median over the traces of each trace's median over the reactive settings.
 	UnservedReduction sim.Fraction `json:"unservedReduction"`
 	CostSaving        sim.Fraction `json:"costSaving"`
+	// The same for the oracle's frontier.
+	OracleUnservedReduction sim.Fraction `json:"oracleUnservedReduction"`
+	OracleCostSaving        sim.Fraction `json:"oracleCostSaving"`
 	// WorseThanReactive counts the traces where Kedastral's frontier leaves more unserved
-	// demand than some reactive setting at its cost.
-	WorseThanReactive int `json:"worseThanReactive"`
+	// demand than some reactive setting at its cost, and OracleWorseThanReactive those where
+	// even the oracle's does.
+	WorseThanReactive       int `json:"worseThanReactive"`
+	OracleWorseThanReactive int `json:"oracleWorseThanReactive"`
 }
 
 type simSummaryRow struct {
@@ -462,6 +488,11 @@ type simSummaryRow struct {
 	UnservedReduction sim.Fraction `json:"unservedReduction"`
 	WorstReduction    sim.Fraction `json:"worstReduction"`
 	CostSaving        sim.Fraction `json:"costSaving"`
+	// OracleUnservedReduction and OracleCostSaving are the same medians for the oracle's
+	// frontier (NaN without an oracle sweep).
+	OracleUnservedReduction sim.Fraction `json:"oracleUnservedReduction"`
+	OracleWorstReduction    sim.Fraction `json:"oracleWorstReduction"`
+	OracleCostSaving        sim.Fraction `json:"oracleCostSaving"`
 	// The default settings against the oracle: unserved demand and replica-hours of each.
 	PredictiveUnserved     float64 `json:"predictiveUnserved"`
 	OracleUnserved         float64 `json:"oracleUnserved"`
@@ -471,8 +502,17 @@ type simSummaryRow struct {
 
 func summarizeSim(reports []simReport) simSummary {
 	var s simSummary
-	var red, save []float64
+	var red, save, ored, osave []float64
 	for _, r := range reports {
+		var ors, ocs []float64
+		oworst := math.NaN()
+		for _, c := range r.OracleComparisons {
+			ors = append(ors, float64(c.UnservedReduction))
+			ocs = append(ocs, float64(c.CostSaving))
+			if u := float64(c.UnservedReduction); !math.IsNaN(u) && !(u >= oworst) {
+				oworst = u
+			}
+		}
 		var rs, cs []float64
 		worst := math.NaN()
 		for _, c := range r.Comparisons {
@@ -485,33 +525,45 @@ func summarizeSim(reports []simReport) simSummary {
 		row := simSummaryRow{Input: filepath.Base(r.Input), UnservedReduction: sim.Fraction(sim.Median(rs)),
 			WorstReduction: sim.Fraction(worst), CostSaving: sim.Fraction(sim.Median(cs)),
 			PredictiveUnserved: r.Predictive[0].Unserved, OracleUnserved: r.Oracle.Unserved,
-			PredictiveReplicaHours: r.Predictive[0].ReplicaHours, OracleReplicaHours: r.Oracle.ReplicaHours}
+			PredictiveReplicaHours: r.Predictive[0].ReplicaHours, OracleReplicaHours: r.Oracle.ReplicaHours,
+			OracleUnservedReduction: sim.Fraction(sim.Median(ors)), OracleCostSaving: sim.Fraction(sim.Median(ocs)),
+			OracleWorstReduction: sim.Fraction(oworst)}
 		if worst < 0 {
 			s.WorseThanReactive++
 		}
+		if oworst < 0 {
+			s.OracleWorseThanReactive++
+		}
 		red = append(red, float64(row.UnservedReduction))
 		save = append(save, float64(row.CostSaving))
+		ored = append(ored, float64(row.OracleUnservedReduction))
+		osave = append(osave, float64(row.OracleCostSaving))
 		s.Traces = append(s.Traces, row)
 	}
 	s.UnservedReduction, s.CostSaving = sim.Fraction(sim.Median(red)), sim.Fraction(sim.Median(save))
+	s.OracleUnservedReduction, s.OracleCostSaving = sim.Fraction(sim.Median(ored)), sim.Fraction(sim.Median(osave))
 	return s
 }
 
 func (s simSummary) writeText(w io.Writer) error {
 	fmt.Fprintln(w, "summary: Kedastral against reactive KEDA at equal cost and at equal service (median over the reactive settings),")
-	fmt.Fprintln(w, "and the default settings against the oracle")
+	fmt.Fprintln(w, "the oracle's frontier the same way (what perfect foresight buys under the same rules), and the default settings against the oracle")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "trace\tless unserved at equal cost\tworst\tfewer replica-hours at equal unserved\tunserved kedastral / oracle\treplica-hours kedastral / oracle\t")
+	fmt.Fprintln(tw, "\tKedastral\t\t\toracle\t\t\t\t\t")
+	fmt.Fprintln(tw, "trace\tless unserved at equal cost\tworst\tfewer replica-hours at equal unserved\tless unserved at equal cost\tworst\tfewer replica-hours at equal unserved\tunserved kedastral / oracle\treplica-hours kedastral / oracle\t")
 	for _, r := range s.Traces {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f%% / %.3f%%\t%.0f / %.0f\t\n", r.Input, pct(r.UnservedReduction), pct(r.WorstReduction),
-			pct(r.CostSaving), r.PredictiveUnserved*100, r.OracleUnserved*100, r.PredictiveReplicaHours, r.OracleReplicaHours)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f%% / %.3f%%\t%.0f / %.0f\t\n", r.Input, pct(r.UnservedReduction), pct(r.WorstReduction),
+			pct(r.CostSaving), pct(r.OracleUnservedReduction), pct(r.OracleWorstReduction), pct(r.OracleCostSaving),
+			r.PredictiveUnserved*100, r.OracleUnserved*100, r.PredictiveReplicaHours, r.OracleReplicaHours)
 	}
-	fmt.Fprintf(tw, "median\t%s\t\t%s\t\t\t\n", pct(s.UnservedReduction), pct(s.CostSaving))
+	fmt.Fprintf(tw, "median\t%s\t\t%s\t%s\t\t%s\t\t\t\n", pct(s.UnservedReduction), pct(s.CostSaving),
+		pct(s.OracleUnservedReduction), pct(s.OracleCostSaving))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\nworse than reactive (at some reactive setting's cost) on %d of %d traces\n", s.WorseThanReactive, len(s.Traces))
+	_, err := fmt.Fprintf(w, "\nworse than reactive (at some reactive setting's cost) on %d of %d traces; the oracle on %d\n",
+		s.WorseThanReactive, len(s.Traces), s.OracleWorseThanReactive)
 	return err
 }
 

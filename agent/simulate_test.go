@@ -114,30 +114,61 @@ func TestSimulateDecisionsRecompute(t *testing.T) {
 func TestSimulateSweepSummary(t *testing.T) {
 	var stdout, stderr strings.Builder
 	args := []string{"backtest", "--simulate", "--sweep", "--input", nasaTrace, "--input", nasaTrace, "--model", "seasonal_naive",
-		"--warmup", "2d", "--sweep-quantile", "0.8,0.95", "--sweep-headroom", "1,1.2", "--sweep-utilisation", "0.9,0.7", "--progress=false"}
+		"--warmup", "2d", "--sweep-quantile", "0.8,0.95", "--sweep-headroom", "1,1.2", "--sweep-utilisation", "0.9,0.7",
+		"--sweep-oracle-headroom", "1.5", "--progress=false"}
 	if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil {
 		t.Fatalf("agent backtest --simulate --sweep: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"sweep: 3 reactive and 5 predictive settings", "less unserved at equal cost",
-		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "median", "worse than reactive"} {
+	for _, want := range []string{"sweep: 3 reactive, 5 predictive and 2 oracle settings", "less unserved at equal cost",
+		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "the oracle's frontier the same way", "median",
+		"worse than reactive"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+
+	// The oracle's sweep in JSON: its default first, then ×1.5, which costs more and serves no less.
+	stdout.Reset()
+	if err := run(t.Context(), append(args[:len(args):len(args)], "--format", "json"), nil, &stdout, &stderr); err != nil {
+		t.Fatalf("agent backtest --simulate --sweep --format json: %v", err)
+	}
+	var got struct {
+		Traces []struct {
+			Oracle            sim.Outcome      `json:"oracle"`
+			OracleSweep       []sim.Outcome    `json:"oracleSweep"`
+			OracleComparisons []sim.Comparison `json:"oracleComparisons"`
+			Reactive          []sim.Outcome    `json:"reactive"`
+		} `json:"traces"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	tr := got.Traces[0]
+	if len(tr.OracleSweep) != 2 || tr.OracleSweep[0] != tr.Oracle || tr.OracleSweep[1].Setting != "lead 3m45s ×1.50" {
+		t.Fatalf("oracle sweep %+v, oracle %+v: want the default then ×1.50", tr.OracleSweep, tr.Oracle)
+	}
+	if one, more := tr.OracleSweep[0], tr.OracleSweep[1]; !(more.ReplicaHours > one.ReplicaHours) || more.Unserved > one.Unserved {
+		t.Errorf("oracle ×1.5: %.3f%% unserved, %.0f replica-hours; ×1: %.3f%%, %.0f; want more cost and no more unserved",
+			more.Unserved*100, more.ReplicaHours, one.Unserved*100, one.ReplicaHours)
+	}
+	if len(tr.OracleComparisons) != len(tr.Reactive) {
+		t.Errorf("%d oracle comparisons for %d reactive settings", len(tr.OracleComparisons), len(tr.Reactive))
 	}
 }
 
 func TestSimulateFlagErrors(t *testing.T) {
 	var stdout, stderr strings.Builder
 	args := []string{"backtest", "--simulate", "--input", "a.csv", "--input", "b.csv", "--decisions-out", "d.csv", "--model", "tea_leaves",
-		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2"}
+		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2",
+		"--sweep-oracle-headroom", "0.5"}
 	err := run(t.Context(), args, nil, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("agent backtest --simulate with bad flags: no error")
 	}
 	for _, want := range []string{"--decisions-out and --plot take one --input", `--model "tea_leaves" is not one of`,
 		`--startup "soon"`, "--format must be text or json", "need 1 <= --min <= --max", `--sweep-quantile: "x" is not a number`,
-		"reactive target utilisation must be in (0, 1] (got 2)"} {
+		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be >= 1 (got 0.5)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}

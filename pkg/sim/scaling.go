@@ -45,6 +45,10 @@ type ScalingConfig struct {
 	// Predictive lists the (quantile, headroom) settings swept for Kedastral; the first is the
 	// default setting.
 	Predictive []Setting
+	// Oracle lists the headrooms swept for the oracle (it asks for the true need × headroom);
+	// the first is the default setting. Empty means just 1. The oracle's frontier is the most a
+	// forecast could buy under these HPA rules, at every cost, not only at one.
+	Oracle []float64
 }
 
 // Setting is one predictive configuration: the upper quantile capacity is sized for (0 sizes
@@ -111,6 +115,11 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 	if len(c.Predictive) == 0 {
 		add("no predictive setting")
 	}
+	for _, h := range c.Oracle {
+		if !(h >= 1) || math.IsInf(h, 0) {
+			add("oracle headroom must be >= 1 (got %v)", h)
+		}
+	}
 	for _, s := range c.Predictive {
 		if s.Quantile != 0 && !(s.Quantile > 0.5 && s.Quantile < 1) {
 			add("predictive quantile must be 0 (point forecast) or in (0.5, 1) (got %v)", s.Quantile)
@@ -153,8 +162,11 @@ type ScalingResult struct {
 	Model      string
 	Reactive   []Outcome
 	Predictive []Outcome
-	Oracle     Outcome
-	Decisions  []Decision
+	// Oracle is the oracle's default setting, and OracleSweep every setting of it (the first
+	// is Oracle).
+	Oracle      Outcome
+	OracleSweep []Outcome
+	Decisions   []Decision
 	// ForecastSeconds is the time the agent's forecasts took (the expensive part), and
 	// SimulateSeconds the time the cluster simulations took.
 	ForecastSeconds, SimulateSeconds float64
@@ -227,10 +239,22 @@ func Scale(ctx context.Context, s series.Series, newModel func() (forecast.Model
 		}
 		res.Predictive = append(res.Predictive, out)
 	}
-	res.Oracle, err = runOracle(s, warm, cfg, res.Decisions)
-	if err != nil {
-		return ScalingResult{}, err
+	headrooms := cfg.Oracle
+	if len(headrooms) == 0 {
+		headrooms = []float64{1}
 	}
+	for k, h := range headrooms {
+		var rec []Decision
+		if k == 0 {
+			rec = res.Decisions
+		}
+		out, err := runOracle(s, warm, cfg, h, rec)
+		if err != nil {
+			return ScalingResult{}, err
+		}
+		res.OracleSweep = append(res.OracleSweep, out)
+	}
+	res.Oracle = res.OracleSweep[0]
 	res.SimulateSeconds = time.Since(began).Seconds()
 	return res, nil
 }
@@ -502,26 +526,26 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 	return out, nil
 }
 
-// runOracle answers KEDA with what the true demand needs over [now, now+lead]: the best any
-// forecast could do under the same start-up delay and HPA rules.
-func runOracle(s series.Series, warm int, cfg ScalingConfig, rec []Decision) (Outcome, error) {
+// runOracle answers KEDA with what the true demand × headroom needs over [now, now+lead]: with
+// headroom 1, the best any forecast could do under the same start-up delay and HPA rules.
+func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, rec []Decision) (Outcome, error) {
 	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
 	if err != nil {
 		return Outcome{}, err
 	}
 	lead := cfg.Policy.LeadTime.D()
 	pol := cfg.Policy
-	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, 1
+	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, headroom
 	metrics := make([]Metric, 1)
 	poll := func(t time.Time) []Metric {
 		need := int32(0)
 		for u := t; !u.After(t.Add(lead)); u = u.Add(s.Step) {
 			if v := demandAt(s, u); isFinite(v) {
-				need = max(need, capacity.ReactiveFloor(v, pol))
+				need = max(need, capacity.Desired(v, pol))
 			}
 		}
 		if v := demandAt(s, t.Add(lead)); isFinite(v) {
-			need = max(need, capacity.ReactiveFloor(v, pol))
+			need = max(need, capacity.Desired(v, pol))
 		}
 		metrics[0] = Metric{Value: float64(need), Target: 1}
 		return metrics
@@ -530,7 +554,11 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, rec []Decision) (Ou
 	if err != nil {
 		return Outcome{}, err
 	}
-	return m.outcome(Oracle.String(), fmt.Sprintf("lead %v", lead)), nil
+	setting := fmt.Sprintf("lead %v", lead)
+	if headroom != 1 {
+		setting = fmt.Sprintf("lead %v ×%.2f", lead, headroom)
+	}
+	return m.outcome(Oracle.String(), setting), nil
 }
 
 // namedModel stands for the agent's model in the plans the simulator builds from stored

@@ -146,6 +146,41 @@ func TestScaleRampSeenComing(t *testing.T) {
 	}
 }
 
+// TestScaleOracleSweep checks the oracle's headroom sweep on the step up from 50 to 200 (target
+// 10 per pod): at headroom 1 it asks for 20 pods a lead ahead and leaves nothing unserved; at
+// 1.5 it asks for ⌈200 × 1.5 / 10⌉ = 30, and ⌈50 × 1.5 / 10⌉ = 8 before the step, so it costs
+// more and serves no less. The first setting is the default, reported as Oracle too.
+func TestScaleOracleSweep(t *testing.T) {
+	cfg := testScaling()
+	cfg.Oracle = []float64{1, 1.5}
+	naive := func() (forecast.Model, error) { return forecast.New(forecast.Naive, forecast.Options{}) }
+	res, err := Scale(t.Context(), trace(50, repeat(200, 60)...), naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.OracleSweep) != 2 || res.Oracle != res.OracleSweep[0] {
+		t.Fatalf("oracle sweep %+v, oracle %+v: want two settings, the first reported as the oracle", res.OracleSweep, res.Oracle)
+	}
+	one, more := res.OracleSweep[0], res.OracleSweep[1]
+	if one.Setting != "lead 3m45s" || more.Setting != "lead 3m45s ×1.50" {
+		t.Errorf("settings %q, %q; want %q, %q", one.Setting, more.Setting, "lead 3m45s", "lead 3m45s ×1.50")
+	}
+	if one.Unserved != 0 || more.Unserved != 0 {
+		t.Errorf("unserved %v at headroom 1, %v at 1.5; want 0 for both", one.Unserved, more.Unserved)
+	}
+	if one.PeakReplicas != 20 || more.PeakReplicas != 30 {
+		t.Errorf("peak replicas %d at headroom 1, %d at 1.5; want 20 and 30", one.PeakReplicas, more.PeakReplicas)
+	}
+	if !(more.ReplicaHours > one.ReplicaHours) {
+		t.Errorf("replica-hours %v at headroom 1.5, %v at 1; want more", more.ReplicaHours, one.ReplicaHours)
+	}
+
+	cfg.Oracle = []float64{0.9}
+	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "oracle headroom must be >= 1 (got 0.9)") {
+		t.Errorf("Validate with oracle headroom 0.9 = %v, want it named", err)
+	}
+}
+
 // TestScaleNoLookAhead fails if the predictive policy ever reads a sample before it is
 // observable: the run on a trace whose future is poisoned must decide exactly as the run on the
 // real trace, up to the poisoned part — and differ after it, which shows the poison matters.
