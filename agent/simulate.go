@@ -504,30 +504,14 @@ func summarizeSim(reports []simReport) simSummary {
 	var s simSummary
 	var red, save, ored, osave []float64
 	for _, r := range reports {
-		var ors, ocs []float64
-		oworst := math.NaN()
-		for _, c := range r.OracleComparisons {
-			ors = append(ors, float64(c.UnservedReduction))
-			ocs = append(ocs, float64(c.CostSaving))
-			if u := float64(c.UnservedReduction); !math.IsNaN(u) && !(u >= oworst) {
-				oworst = u
-			}
-		}
-		var rs, cs []float64
-		worst := math.NaN()
-		for _, c := range r.Comparisons {
-			rs = append(rs, float64(c.UnservedReduction))
-			cs = append(cs, float64(c.CostSaving))
-			if u := float64(c.UnservedReduction); !math.IsNaN(u) && !(u >= worst) {
-				worst = u
-			}
-		}
-		row := simSummaryRow{Input: filepath.Base(r.Input), UnservedReduction: sim.Fraction(sim.Median(rs)),
-			WorstReduction: sim.Fraction(worst), CostSaving: sim.Fraction(sim.Median(cs)),
+		reduction, worst, saving := frontierStats(r.Comparisons)
+		oreduction, oworst, osaving := frontierStats(r.OracleComparisons)
+		row := simSummaryRow{Input: filepath.Base(r.Input), UnservedReduction: sim.Fraction(reduction),
+			WorstReduction: sim.Fraction(worst), CostSaving: sim.Fraction(saving),
 			PredictiveUnserved: r.Predictive[0].Unserved, OracleUnserved: r.Oracle.Unserved,
 			PredictiveReplicaHours: r.Predictive[0].ReplicaHours, OracleReplicaHours: r.Oracle.ReplicaHours,
-			OracleUnservedReduction: sim.Fraction(sim.Median(ors)), OracleCostSaving: sim.Fraction(sim.Median(ocs)),
-			OracleWorstReduction: sim.Fraction(oworst)}
+			OracleUnservedReduction: sim.Fraction(oreduction), OracleWorstReduction: sim.Fraction(oworst),
+			OracleCostSaving: sim.Fraction(osaving)}
 		if worst < 0 {
 			s.WorseThanReactive++
 		}
@@ -543,6 +527,21 @@ func summarizeSim(reports []simReport) simSummary {
 	s.UnservedReduction, s.CostSaving = sim.Fraction(sim.Median(red)), sim.Fraction(sim.Median(save))
 	s.OracleUnservedReduction, s.OracleCostSaving = sim.Fraction(sim.Median(ored)), sim.Fraction(sim.Median(osave))
 	return s
+}
+
+// frontierStats sums up a frontier's comparisons with the reactive settings: the medians of the
+// comparable ones, and the least favourable reduction (all NaN when none is comparable).
+func frontierStats(cs []sim.Comparison) (reduction, worst, saving float64) {
+	var rs, ss []float64
+	worst = math.NaN()
+	for _, c := range cs {
+		rs = append(rs, float64(c.UnservedReduction))
+		ss = append(ss, float64(c.CostSaving))
+		if u := float64(c.UnservedReduction); !math.IsNaN(u) && !(u >= worst) {
+			worst = u
+		}
+	}
+	return sim.Median(rs), worst, sim.Median(ss)
 }
 
 func (s simSummary) writeText(w io.Writer) error {

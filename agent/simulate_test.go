@@ -174,3 +174,31 @@ func TestSimulateFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontierStats checks the per-trace summary of a frontier's comparisons: medians over the
+// comparable reactive settings only, and the least favourable reduction.
+func TestFrontierStats(t *testing.T) {
+	nan := sim.Fraction(math.NaN())
+	tests := map[string]struct {
+		cs                       []sim.Comparison
+		reduction, worst, saving float64
+	}{
+		"none comparable": {cs: []sim.Comparison{{UnservedReduction: nan, CostSaving: nan}},
+			reduction: math.NaN(), worst: math.NaN(), saving: math.NaN()},
+		"NaN left out": {cs: []sim.Comparison{
+			{UnservedReduction: nan, CostSaving: -0.02},
+			{UnservedReduction: 0.5, CostSaving: 0.1},
+			{UnservedReduction: -0.3, CostSaving: 0.2},
+			{UnservedReduction: 0.9, CostSaving: nan},
+		}, reduction: 0.5, worst: -0.3, saving: 0.1},
+	}
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r, w, s := frontierStats(tc.cs)
+			if !same(r, tc.reduction) || !same(w, tc.worst) || !same(s, tc.saving) {
+				t.Errorf("frontierStats = %v, %v, %v; want %v, %v, %v", r, w, s, tc.reduction, tc.worst, tc.saving)
+			}
+		})
+	}
+}
