@@ -483,16 +483,10 @@ type simSummary struct {
 
 type simSummaryRow struct {
 	Input string `json:"input"`
-	// UnservedReduction and CostSaving are the medians over the comparable reactive settings;
-	// WorstReduction the least favourable one.
-	UnservedReduction sim.Fraction `json:"unservedReduction"`
-	WorstReduction    sim.Fraction `json:"worstReduction"`
-	CostSaving        sim.Fraction `json:"costSaving"`
-	// OracleUnservedReduction and OracleCostSaving are the same medians for the oracle's
-	// frontier (NaN without an oracle sweep).
-	OracleUnservedReduction sim.Fraction `json:"oracleUnservedReduction"`
-	OracleWorstReduction    sim.Fraction `json:"oracleWorstReduction"`
-	OracleCostSaving        sim.Fraction `json:"oracleCostSaving"`
+	// Kedastral's frontier against the reactive settings, and the oracle's (all NaN without an
+	// oracle sweep).
+	frontierSummary
+	Oracle frontierSummary `json:"oracle"`
 	// The default settings against the oracle: unserved demand and replica-hours of each.
 	PredictiveUnserved     float64 `json:"predictiveUnserved"`
 	OracleUnserved         float64 `json:"oracleUnserved"`
@@ -504,24 +498,20 @@ func summarizeSim(reports []simReport) simSummary {
 	var s simSummary
 	var red, save, ored, osave []float64
 	for _, r := range reports {
-		reduction, worst, saving := frontierStats(r.Comparisons)
-		oreduction, oworst, osaving := frontierStats(r.OracleComparisons)
-		row := simSummaryRow{Input: filepath.Base(r.Input), UnservedReduction: sim.Fraction(reduction),
-			WorstReduction: sim.Fraction(worst), CostSaving: sim.Fraction(saving),
+		row := simSummaryRow{Input: filepath.Base(r.Input),
+			frontierSummary: summarizeFrontier(r.Comparisons), Oracle: summarizeFrontier(r.OracleComparisons),
 			PredictiveUnserved: r.Predictive[0].Unserved, OracleUnserved: r.Oracle.Unserved,
-			PredictiveReplicaHours: r.Predictive[0].ReplicaHours, OracleReplicaHours: r.Oracle.ReplicaHours,
-			OracleUnservedReduction: sim.Fraction(oreduction), OracleWorstReduction: sim.Fraction(oworst),
-			OracleCostSaving: sim.Fraction(osaving)}
-		if worst < 0 {
+			PredictiveReplicaHours: r.Predictive[0].ReplicaHours, OracleReplicaHours: r.Oracle.ReplicaHours}
+		if row.WorstReduction < 0 {
 			s.WorseThanReactive++
 		}
-		if oworst < 0 {
+		if row.Oracle.WorstReduction < 0 {
 			s.OracleWorseThanReactive++
 		}
 		red = append(red, float64(row.UnservedReduction))
 		save = append(save, float64(row.CostSaving))
-		ored = append(ored, float64(row.OracleUnservedReduction))
-		osave = append(osave, float64(row.OracleCostSaving))
+		ored = append(ored, float64(row.Oracle.UnservedReduction))
+		osave = append(osave, float64(row.Oracle.CostSaving))
 		s.Traces = append(s.Traces, row)
 	}
 	s.UnservedReduction, s.CostSaving = sim.Fraction(sim.Median(red)), sim.Fraction(sim.Median(save))
@@ -529,11 +519,19 @@ func summarizeSim(reports []simReport) simSummary {
 	return s
 }
 
-// frontierStats sums up a frontier's comparisons with the reactive settings: the medians of the
-// comparable ones, and the least favourable reduction (all NaN when none is comparable).
-func frontierStats(cs []sim.Comparison) (reduction, worst, saving float64) {
+// frontierSummary is one frontier against every reactive setting of a trace: the medians over
+// the comparable settings, and the least favourable reduction.
+type frontierSummary struct {
+	UnservedReduction sim.Fraction `json:"unservedReduction"`
+	WorstReduction    sim.Fraction `json:"worstReduction"`
+	CostSaving        sim.Fraction `json:"costSaving"`
+}
+
+// summarizeFrontier sums up a frontier's comparisons with the reactive settings (all NaN when
+// none is comparable).
+func summarizeFrontier(cs []sim.Comparison) frontierSummary {
 	var rs, ss []float64
-	worst = math.NaN()
+	worst := math.NaN()
 	for _, c := range cs {
 		rs = append(rs, float64(c.UnservedReduction))
 		ss = append(ss, float64(c.CostSaving))
@@ -541,7 +539,8 @@ func frontierStats(cs []sim.Comparison) (reduction, worst, saving float64) {
 			worst = u
 		}
 	}
-	return sim.Median(rs), worst, sim.Median(ss)
+	return frontierSummary{UnservedReduction: sim.Fraction(sim.Median(rs)), WorstReduction: sim.Fraction(worst),
+		CostSaving: sim.Fraction(sim.Median(ss))}
 }
 
 func (s simSummary) writeText(w io.Writer) error {
@@ -553,7 +552,7 @@ func (s simSummary) writeText(w io.Writer) error {
 	fmt.Fprintln(tw, "trace\tless unserved at equal cost\tworst\tfewer replica-hours at equal unserved\tless unserved at equal cost\tworst\tfewer replica-hours at equal unserved\tunserved kedastral / oracle\treplica-hours kedastral / oracle\t")
 	for _, r := range s.Traces {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f%% / %.3f%%\t%.0f / %.0f\t\n", r.Input, pct(r.UnservedReduction), pct(r.WorstReduction),
-			pct(r.CostSaving), pct(r.OracleUnservedReduction), pct(r.OracleWorstReduction), pct(r.OracleCostSaving),
+			pct(r.CostSaving), pct(r.Oracle.UnservedReduction), pct(r.Oracle.WorstReduction), pct(r.Oracle.CostSaving),
 			r.PredictiveUnserved*100, r.OracleUnserved*100, r.PredictiveReplicaHours, r.OracleReplicaHours)
 	}
 	fmt.Fprintf(tw, "median\t%s\t\t%s\t%s\t\t%s\t\t\t\n", pct(s.UnservedReduction), pct(s.CostSaving),

@@ -177,7 +177,7 @@ func TestSimulateFlagErrors(t *testing.T) {
 
 // TestFrontierStats checks the per-trace summary of a frontier's comparisons: medians over the
 // comparable reactive settings only, and the least favourable reduction.
-func TestFrontierStats(t *testing.T) {
+func TestSummarizeFrontier(t *testing.T) {
 	nan := sim.Fraction(math.NaN())
 	tests := map[string]struct {
 		cs                       []sim.Comparison
@@ -195,9 +195,10 @@ func TestFrontierStats(t *testing.T) {
 	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			r, w, s := frontierStats(tc.cs)
+			got := summarizeFrontier(tc.cs)
+			r, w, s := float64(got.UnservedReduction), float64(got.WorstReduction), float64(got.CostSaving)
 			if !same(r, tc.reduction) || !same(w, tc.worst) || !same(s, tc.saving) {
-				t.Errorf("frontierStats = %v, %v, %v; want %v, %v, %v", r, w, s, tc.reduction, tc.worst, tc.saving)
+				t.Errorf("summarizeFrontier = %v, %v, %v; want %v, %v, %v", r, w, s, tc.reduction, tc.worst, tc.saving)
 			}
 		})
 	}
