@@ -169,8 +169,10 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 	if len(e.candidates) > 1 {
 		// Forecast shiftSteps further than asked, and keep it: a later cycle's level-shift
 		// check needs this origin's forecast of its next shiftSteps samples and the horizon
-		// after them.
-		ext := make([]float64, horizon+e.shiftSteps(history.Step))
+		// after them. It runs only on a history more than twice that long, so no check will
+		// ever look further ahead from here than this history is long (which also bounds the
+		// extension when the step is tiny and shiftSteps huge).
+		ext := make([]float64, horizon+min(e.shiftSteps(history.Step), history.Len()))
 		e.combine(history, ext, make([]float64, len(ext)))
 		copy(pt, ext)
 		e.remember(history.End(), ext)
