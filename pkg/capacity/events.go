@@ -136,7 +136,8 @@ func FormatEvents(events []Event) string {
 		if e.Name != "" {
 			fmt.Fprintf(&b, "name=%s ", e.Name)
 		}
-		fmt.Fprintf(&b, "start=%s duration=%s", e.Start.UTC().Format(time.RFC3339), e.Duration)
+		// RFC3339Nano, so that a start with fractions of a second comes back unchanged.
+		fmt.Fprintf(&b, "start=%s duration=%s", e.Start.UTC().Format(time.RFC3339Nano), e.Duration)
 		if e.Multiplier != 1 {
 			fmt.Fprintf(&b, " multiplier=%s", strconv.FormatFloat(e.Multiplier, 'g', -1, 64))
 		}

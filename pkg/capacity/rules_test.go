@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -224,4 +225,42 @@ func TestParseEvents(t *testing.T) {
 			t.Errorf("ParseEvents(bad) = %q, want it to contain %q", err, s)
 		}
 	}
+}
+
+// FuzzParseEvents checks that no KEDASTRAL_EVENTS value makes ParseEvents panic, that what it
+// accepts obeys Event's contract, and that FormatEvents gives it back unchanged.
+func FuzzParseEvents(f *testing.F) {
+	f.Add("name=sale start=2026-11-27T08:00:00Z duration=6h multiplier=3; start=2026-12-01T09:00:00+01:00 duration=1h min=20")
+	f.Add("start=2026-11-27T08:00:00.123456789Z duration=1ns multiplier=1e308")
+	f.Add("name=a=b start=2026-11-27T08:00:00Z duration=90m min=2147483647;;")
+	f.Add("name=a start=yesterday duration=-1h multiplier=0.5 min=0 colour=red; x")
+	f.Fuzz(func(t *testing.T, s string) {
+		events, err := ParseEvents(s)
+		if err != nil {
+			if events != nil {
+				t.Fatalf("ParseEvents(%q) = %v with error %v, want no events", s, events, err)
+			}
+			return
+		}
+		for _, e := range events {
+			if e.Duration <= 0 || !(e.Multiplier >= 1) || math.IsInf(e.Multiplier, 0) || e.MinReplicas < 0 {
+				t.Fatalf("ParseEvents(%q) accepted %+v", s, e)
+			}
+		}
+		text := FormatEvents(events)
+		back, err := ParseEvents(text)
+		if err != nil {
+			t.Fatalf("ParseEvents(FormatEvents(%+v) = %q) error: %v", events, text, err)
+		}
+		if len(back) != len(events) {
+			t.Fatalf("round trip of %q: %d events, want %d", text, len(back), len(events))
+		}
+		for i, e := range events {
+			b := back[i]
+			if b.Name != e.Name || !b.Start.Equal(e.Start) || b.Duration != e.Duration ||
+				b.Multiplier != e.Multiplier || b.MinReplicas != e.MinReplicas {
+				t.Fatalf("round trip of event %d through %q: %+v, want %+v", i, text, b, e)
+			}
+		}
+	})
 }
