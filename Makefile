@@ -6,6 +6,11 @@ BIN     := bin
 PKGS    := ./...
 # Flags for `make demo`, e.g. make demo DEMO_FLAGS="--speed 600 --steps 200".
 DEMO_FLAGS ?=
+# Where `make images` tags the images.
+IMAGE_REPO ?= ghcr.io/kedastral
+IMAGE_TAG  ?= dev
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
 
 .DEFAULT_GOAL := help
 
@@ -16,6 +21,11 @@ help: ## list the targets
 .PHONY: build
 build: ## build bin/agent, bin/gateway and bin/demo
 	$(GO) build -o $(BIN)/ ./agent ./gateway ./test/demo
+
+.PHONY: images
+images: ## build the agent and gateway container images from Dockerfile (needs a Docker engine)
+	docker build --build-arg BINARY=agent -t $(IMAGE_REPO)/agent:$(IMAGE_TAG) .
+	docker build --build-arg BINARY=gateway -t $(IMAGE_REPO)/gateway:$(IMAGE_TAG) .
 
 .PHONY: demo
 demo: build ## run the whole path on this machine: Redis, gateway, agent replaying a real trace, a KEDA client
@@ -50,6 +60,15 @@ bench-sim-speed: ## time the simulation of 30 days of 1-minute data (the last 37
 	$(GO) build -o $(BIN)/ ./agent
 	{ head -n 1 ../shared/traces/worldcup98_1min.csv; tail -n $$((37*1440)) ../shared/traces/worldcup98_1min.csv; } > $(BIN)/wc37.csv
 	GOMAXPROCS=1 taskset -c 0 $(BIN)/agent backtest --simulate --progress=false --input $(BIN)/wc37.csv --warmup 7d
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s); a failing input is kept in the package's testdata/fuzz, where `make test` replays it
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$f ($$pkg)"; \
+			$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 .PHONY: proto
 proto: ## regenerate the Go code of KEDA's External Scaler protocol
