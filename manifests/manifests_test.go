@@ -3,6 +3,7 @@ package manifests
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,6 +60,27 @@ type scaledObject struct {
 	} `json:"spec"`
 }
 
+// prometheusRule is the Prometheus Operator's monitoring.coreos.com/v1 PrometheusRule, whose spec
+// is a Prometheus rules file.
+type prometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Groups []struct {
+			Name     string `json:"name"`
+			Interval string `json:"interval,omitempty"`
+			Rules    []struct {
+				Alert       string            `json:"alert,omitempty"`
+				Record      string            `json:"record,omitempty"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for,omitempty"`
+				Labels      map[string]string `json:"labels,omitempty"`
+				Annotations map[string]string `json:"annotations,omitempty"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
+}
+
 // TestManifestsDecodeStrictly decodes every document of every manifest into its API type,
 // refusing unknown and duplicate fields, and checks the wiring between them.
 func TestManifestsDecodeStrictly(t *testing.T) {
@@ -98,6 +120,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 				obj = &policyv1.PodDisruptionBudget{}
 			case "keda.sh/v1alpha1/ScaledObject":
 				obj = &scaledObject{}
+			case "monitoring.coreos.com/v1/PrometheusRule":
+				obj = &prometheusRule{}
 			default:
 				t.Fatalf("%s document %d: no test type for %s %s; add one", f, i, tm.APIVersion, tm.Kind)
 			}
@@ -170,5 +194,69 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 	if scaledObj.Spec.Fallback == nil {
 		t.Error("ScaledObject has no fallback: a gateway error would leave the HPA without a value")
+	}
+}
+
+// TestAlerts checks alerts.yaml with the real promtool: the rules parse and their PromQL is
+// valid (check rules), and each alert fires on the failure it names and stays quiet on a
+// healthy workload (test rules, with testdata/alerts_test.yaml). Every alert must carry a
+// severity, a summary and a description, and be exercised by the unit tests.
+func TestAlerts(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool not found in PATH (it comes with prometheus; run .ci/deps to install it): %v", err)
+	}
+	b, err := os.ReadFile("alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule prometheusRule
+	if err := yaml.UnmarshalStrict(b, &rule); err != nil {
+		t.Fatalf("alerts.yaml: %v", err)
+	}
+	tests, err := os.ReadFile("testdata/alerts_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := 0
+	for _, g := range rule.Spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			alerts++
+			if sev := r.Labels["severity"]; sev != "critical" && sev != "warning" && sev != "info" {
+				t.Errorf("%s: severity %q, want critical, warning or info", r.Alert, sev)
+			}
+			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("%s: want a summary and a description", r.Alert)
+			}
+			if !bytes.Contains(tests, []byte("alertname: "+r.Alert+"\n")) {
+				t.Errorf("%s is not exercised by testdata/alerts_test.yaml", r.Alert)
+			}
+		}
+	}
+	if alerts == 0 {
+		t.Fatal("alerts.yaml has no alerts")
+	}
+
+	// A plain Prometheus reads the spec as its rules file.
+	dir := t.TempDir()
+	spec, err := yaml.Marshal(rule.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kedastral.rules.yml"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), tests, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", "rules", "kedastral.rules.yml"}, {"test", "rules", "alerts_test.yaml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 }

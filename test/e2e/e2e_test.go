@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,16 +50,16 @@ func TestPathFollowsLoad(t *testing.T) {
 	promURL := testserver.StartPrometheus(t, exp.addr)
 	redis := testserver.StartRedis(t)
 
-	grpcAddr := testserver.FreeAddr(t)
+	grpcAddr, gatewayHTTP, agentHTTP := testserver.FreeAddr(t), testserver.FreeAddr(t), testserver.FreeAddr(t)
 	startProc(t, gatewayBin,
-		"KEDASTRAL_REDIS_ADDR="+redis.Addr, "KEDASTRAL_GRPC_ADDR="+grpcAddr, "KEDASTRAL_HTTP_ADDR="+testserver.FreeAddr(t))
+		"KEDASTRAL_REDIS_ADDR="+redis.Addr, "KEDASTRAL_GRPC_ADDR="+grpcAddr, "KEDASTRAL_HTTP_ADDR="+gatewayHTTP)
 
 	exp.set(load[0])
 	testserver.WaitForValue(t, promURL, "e2e_load", load[0])
 	startProc(t, agentBin,
 		"KEDASTRAL_WORKLOAD=api", "KEDASTRAL_NAMESPACE=shop",
 		"KEDASTRAL_PROMETHEUS_URL="+promURL, "KEDASTRAL_QUERY=e2e_load",
-		"KEDASTRAL_REDIS_ADDR="+redis.Addr, "KEDASTRAL_HTTP_ADDR="+testserver.FreeAddr(t),
+		"KEDASTRAL_REDIS_ADDR="+redis.Addr, "KEDASTRAL_HTTP_ADDR="+agentHTTP,
 		"KEDASTRAL_STEP=1s", "KEDASTRAL_INTERVAL=1s", "KEDASTRAL_HISTORY=10m", "KEDASTRAL_HORIZON=30s",
 		// The replay compresses hours of load into a minute at a 1-second step, so the model is
 		// refitted on the same compressed scale (6h at 1m is 360 steps; 10s is 10 here).
@@ -151,6 +153,48 @@ func TestPathFollowsLoad(t *testing.T) {
 	}
 	if c := correlation(observed, ld, rep); c < 0.8 {
 		t.Errorf("correlation of replicas with load = %.2f, want >= 0.8", c)
+	}
+
+	checkAlertMetrics(t, agentHTTP, gatewayHTTP)
+}
+
+// checkAlertMetrics checks that every kedastral_ metric the alerts in manifests/alerts.yaml
+// query is one the running agent or gateway exports: a renamed metric would otherwise leave an
+// alert that never fires.
+func checkAlertMetrics(t *testing.T, addrs ...string) {
+	t.Helper()
+	rules, err := os.ReadFile("../../manifests/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported bytes.Buffer
+	for _, a := range addrs {
+		resp, err := http.Get("http://" + a + "/metrics")
+		if err != nil {
+			t.Fatalf("scrape %s: %v", a, err)
+		}
+		_, err = exported.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("scrape %s: %v", a, err)
+		}
+	}
+	names := map[string]bool{}
+	for _, line := range strings.Split(exported.String(), "\n") {
+		if name, _, ok := strings.Cut(line, "{"); ok && !strings.HasPrefix(line, "#") {
+			names[name] = true
+		} else if name, _, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
+			names[name] = true
+		}
+	}
+	queried := regexp.MustCompile(`kedastral_[a-z_]+`).FindAllString(string(rules), -1)
+	if len(queried) == 0 {
+		t.Fatal("manifests/alerts.yaml queries no kedastral_ metric")
+	}
+	for _, q := range queried {
+		if !names[q] {
+			t.Errorf("manifests/alerts.yaml queries %s, which neither the agent nor the gateway exports", q)
+		}
 	}
 }
 
