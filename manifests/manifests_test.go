@@ -2,9 +2,11 @@ package manifests
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -257,6 +259,91 @@ func TestAlerts(t *testing.T) {
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestDashboard checks dashboard.json as Grafana reads it: unique panel ids, panels within the
+// 24-column grid and not overlapping, every query panel on the datasource variable, and no
+// variable used that the dashboard does not define (or Grafana does not). That its queries
+// return data from the real agent and gateway is checked end to end (test/e2e).
+func TestDashboard(t *testing.T) {
+	b, err := os.ReadFile("dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		UID        string `json:"uid"`
+		Title      string `json:"title"`
+		Templating struct {
+			List []struct {
+				Name string `json:"name"`
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []struct {
+			ID         int    `json:"id"`
+			Type       string `json:"type"`
+			Title      string `json:"title"`
+			Datasource *struct {
+				UID string `json:"uid"`
+			} `json:"datasource"`
+			GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+			Targets []struct {
+				Expr  string `json:"expr"`
+				RefID string `json:"refId"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&dash); err != nil {
+		t.Fatalf("dashboard.json: %v", err)
+	}
+	if dash.UID == "" || dash.Title == "" || len(dash.Panels) == 0 {
+		t.Fatalf("dashboard.json: uid %q, title %q, %d panels; want all three", dash.UID, dash.Title, len(dash.Panels))
+	}
+	defined := map[string]bool{"__rate_interval": true, "__interval": true, "__range": true}
+	for _, v := range dash.Templating.List {
+		defined[v.Name] = true
+	}
+	variable := regexp.MustCompile(`\$\{?(\w+)`)
+	ids := map[int]bool{}
+	type cell struct{ x, y int }
+	taken := map[cell]string{}
+	for _, p := range dash.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel %q: id %d used twice", p.Title, p.ID)
+		}
+		ids[p.ID] = true
+		g := p.GridPos
+		if g.W < 1 || g.H < 1 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q: gridPos %+v outside the 24-column grid", p.Title, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if other, ok := taken[cell{x, y}]; ok {
+					t.Errorf("panel %q overlaps %q at column %d, row %d", p.Title, other, x, y)
+				}
+				taken[cell{x, y}] = p.Title
+			}
+		}
+		if p.Type == "row" {
+			continue
+		}
+		if p.Datasource == nil || p.Datasource.UID != "${datasource}" {
+			t.Errorf("panel %q: datasource %+v, want the ${datasource} variable", p.Title, p.Datasource)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no queries", p.Title)
+		}
+		for _, tg := range p.Targets {
+			if strings.TrimSpace(tg.Expr) == "" || tg.RefID == "" {
+				t.Errorf("panel %q: query %+v, want an expr and a refId", p.Title, tg)
+			}
+			for _, m := range variable.FindAllStringSubmatch(tg.Expr, -1) {
+				if !defined[m[1]] {
+					t.Errorf("panel %q: $%s is not a variable of the dashboard", p.Title, m[1])
+				}
+			}
 		}
 	}
 }

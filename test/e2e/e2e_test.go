@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -18,12 +19,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kedastral/kedastral/pkg/series"
 	pb "github.com/kedastral/kedastral/proto/externalscaler"
@@ -47,10 +52,12 @@ func TestPathFollowsLoad(t *testing.T) {
 	gatewayBin := testserver.Build(t, "gateway")
 
 	exp := startExporter(t)
-	promURL := testserver.StartPrometheus(t, exp.addr)
+	// Prometheus scrapes the agent and the gateway too, as in a cluster, for the alerts and the
+	// dashboard to be checked against their real metrics.
+	grpcAddr, gatewayHTTP, agentHTTP := testserver.FreeAddr(t), testserver.FreeAddr(t), testserver.FreeAddr(t)
+	promURL := testserver.StartPrometheus(t, exp.addr, agentHTTP, gatewayHTTP)
 	redis := testserver.StartRedis(t)
 
-	grpcAddr, gatewayHTTP, agentHTTP := testserver.FreeAddr(t), testserver.FreeAddr(t), testserver.FreeAddr(t)
 	startProc(t, gatewayBin,
 		"KEDASTRAL_REDIS_ADDR="+redis.Addr, "KEDASTRAL_GRPC_ADDR="+grpcAddr, "KEDASTRAL_HTTP_ADDR="+gatewayHTTP)
 
@@ -155,18 +162,62 @@ func TestPathFollowsLoad(t *testing.T) {
 		t.Errorf("correlation of replicas with load = %.2f, want >= 0.8", c)
 	}
 
-	checkAlertMetrics(t, agentHTTP, gatewayHTTP)
-}
-
-// checkAlertMetrics checks that every kedastral_ metric the alerts in manifests/alerts.yaml
-// query is one the running agent or gateway exports: a renamed metric would otherwise leave an
-// alert that never fires.
-func checkAlertMetrics(t *testing.T, addrs ...string) {
-	t.Helper()
-	rules, err := os.ReadFile("../../manifests/alerts.yaml")
+	// KEDA also holds a StreamIsActive stream open; open and close one, so that the stream
+	// metrics the dashboard shows exist.
+	sctx, scancel := context.WithCancel(t.Context())
+	stream, err := keda.StreamIsActive(sctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatalf("StreamIsActive: %v", err)
+	}
+	scancel()
+	testserver.WaitForValue(t, promURL, `sum(kedastral_gateway_streams_open{rpc="StreamIsActive"})`, 0)
+
+	checkObservability(t, promURL, agentHTTP, gatewayHTTP)
+}
+
+// checkObservability checks manifests/alerts.yaml and manifests/dashboard.json against the
+// running agent and gateway (at addrs) and the Prometheus at promURL that scrapes them: every
+// kedastral_ metric they name is one the binaries export (a renamed metric would leave an alert
+// that never fires, a panel that stays empty); every alert expression evaluates; and every
+// dashboard query evaluates to data.
+func checkObservability(t *testing.T, promURL string, addrs ...string) {
+	t.Helper()
+	rulesYAML, err := os.ReadFile("../../manifests/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dashJSON, err := os.ReadFile("../../manifests/dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Spec struct {
+			Groups []struct {
+				Rules []struct {
+					Alert string `json:"alert"`
+					Expr  string `json:"expr"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(rulesYAML, &rules); err != nil {
+		t.Fatalf("manifests/alerts.yaml: %v", err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(dashJSON, &dash); err != nil {
+		t.Fatalf("manifests/dashboard.json: %v", err)
+	}
+
 	var exported bytes.Buffer
 	for _, a := range addrs {
 		resp, err := http.Get("http://" + a + "/metrics")
@@ -181,21 +232,66 @@ func checkAlertMetrics(t *testing.T, addrs ...string) {
 	}
 	names := map[string]bool{}
 	for _, line := range strings.Split(exported.String(), "\n") {
-		if name, _, ok := strings.Cut(line, "{"); ok && !strings.HasPrefix(line, "#") {
-			names[name] = true
-		} else if name, _, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
-			names[name] = true
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		names[strings.FieldsFunc(line, func(r rune) bool { return r == '{' || r == ' ' })[0]] = true
+	}
+	metric := regexp.MustCompile(`kedastral_[a-z_]+`)
+	for file, text := range map[string][]byte{"alerts.yaml": rulesYAML, "dashboard.json": dashJSON} {
+		queried := metric.FindAllString(string(text), -1)
+		if len(queried) == 0 {
+			t.Errorf("manifests/%s names no kedastral_ metric", file)
+		}
+		for _, q := range queried {
+			if !names[q] {
+				t.Errorf("manifests/%s names %s, which neither the agent nor the gateway exports", file, q)
+			}
 		}
 	}
-	queried := regexp.MustCompile(`kedastral_[a-z_]+`).FindAllString(string(rules), -1)
-	if len(queried) == 0 {
-		t.Fatal("manifests/alerts.yaml queries no kedastral_ metric")
+
+	client, err := api.NewClient(api.Config{Address: promURL})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, q := range queried {
-		if !names[q] {
-			t.Errorf("manifests/alerts.yaml queries %s, which neither the agent nor the gateway exports", q)
+	prom := v1.NewAPI(client)
+	query := func(q string) (model.Vector, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		res, _, _, err := prom.Query(ctx, q, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		vec, ok := res.(model.Vector)
+		if !ok {
+			return nil, fmt.Errorf("result is a %s, want a vector", res.Type())
+		}
+		return vec, nil
+	}
+	alerts := 0
+	for _, g := range rules.Spec.Groups {
+		for _, r := range g.Rules {
+			alerts++
+			if _, err := query(r.Expr); err != nil {
+				t.Errorf("alert %s: %v", r.Alert, err)
+			}
 		}
 	}
+	// Grafana's variables, as a user viewing this workload would set them.
+	vars := strings.NewReplacer("$namespace", "shop", "$workload", "api", "$__rate_interval", "1m")
+	panels := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			panels++
+			q := vars.Replace(tg.Expr)
+			if vec, err := query(q); err != nil {
+				t.Errorf("dashboard panel %q: %s: %v", p.Title, q, err)
+			} else if len(vec) == 0 {
+				t.Errorf("dashboard panel %q: %s: no data", p.Title, q)
+			}
+		}
+	}
+	t.Logf("%d alert expressions and %d dashboard queries evaluated on the scraped agent and gateway", alerts, panels)
 }
 
 func correlation[T any](xs []T, fx, fy func(T) float64) float64 {
