@@ -19,11 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/model"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -250,29 +247,11 @@ func checkObservability(t *testing.T, promURL string, addrs ...string) {
 		}
 	}
 
-	client, err := api.NewClient(api.Config{Address: promURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := v1.NewAPI(client)
-	query := func(q string) (model.Vector, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		res, _, _, err := prom.Query(ctx, q, time.Now())
-		if err != nil {
-			return nil, err
-		}
-		vec, ok := res.(model.Vector)
-		if !ok {
-			return nil, fmt.Errorf("result is a %s, want a vector", res.Type())
-		}
-		return vec, nil
-	}
 	alerts := 0
 	for _, g := range rules.Spec.Groups {
 		for _, r := range g.Rules {
 			alerts++
-			if _, err := query(r.Expr); err != nil {
+			if _, err := testserver.Query(t, promURL, r.Expr); err != nil {
 				t.Errorf("alert %s: %v", r.Alert, err)
 			}
 		}
@@ -284,7 +263,7 @@ func checkObservability(t *testing.T, promURL string, addrs ...string) {
 		for _, tg := range p.Targets {
 			panels++
 			q := vars.Replace(tg.Expr)
-			if vec, err := query(q); err != nil {
+			if vec, err := testserver.Query(t, promURL, q); err != nil {
 				t.Errorf("dashboard panel %q: %s: %v", p.Title, q, err)
 			} else if len(vec) == 0 {
 				t.Errorf("dashboard panel %q: %s: no data", p.Title, q)

@@ -190,11 +190,25 @@ func WaitForValue(t testing.TB, base, query string, want float64) {
 
 // instantQuery returns the values of the series the query returns now.
 func instantQuery(t testing.TB, base, query string) ([]float64, error) {
+	vec, err := Query(t, base, query)
+	if err != nil {
+		return nil, err
+	}
+	values := make([]float64, len(vec))
+	for i, s := range vec {
+		values[i] = float64(s.Value)
+	}
+	return values, nil
+}
+
+// Query runs an instant query now at the Prometheus at base and returns its series; a result
+// that is not a vector is an error.
+func Query(t testing.TB, base, query string) (model.Vector, error) {
 	client, err := api.NewClient(api.Config{Address: base})
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	result, _, _, err := v1.NewAPI(client).Query(ctx, query, time.Now())
 	if err != nil {
@@ -204,9 +218,5 @@ func instantQuery(t testing.TB, base, query string) ([]float64, error) {
 	if !ok {
 		return nil, fmt.Errorf("result is a %s, want a vector", result.Type())
 	}
-	values := make([]float64, len(vec))
-	for i, s := range vec {
-		values[i] = float64(s.Value)
-	}
-	return values, nil
+	return vec, nil
 }
