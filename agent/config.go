@@ -34,22 +34,10 @@ type Config struct {
 	Namespace string `envconfig:"NAMESPACE" default:"default" desc:"Kubernetes namespace of the workload"`
 
 	// Where the metric comes from: Prometheus, or a replayed trace for demos and tests.
-	Query                 string        `envconfig:"QUERY" desc:"PromQL query returning exactly one series: the workload's load (e.g. sum(rate(http_requests_total{app=\"api\"}[1m])))"`
-	PrometheusURL         string        `envconfig:"PROMETHEUS_URL" desc:"Prometheus (or Mimir, Thanos, VictoriaMetrics) base URL; required unless KEDASTRAL_REPLAY_FILE is set"`
-	PrometheusTimeout     time.Duration `envconfig:"PROMETHEUS_TIMEOUT" default:"30s" desc:"timeout of each Prometheus request"`
-	BearerToken           string        `envconfig:"PROMETHEUS_BEARER_TOKEN" desc:"bearer token sent to Prometheus"`
-	BearerTokenFile       string        `envconfig:"PROMETHEUS_BEARER_TOKEN_FILE" desc:"file holding the bearer token, read on every request"`
-	BasicAuthUsername     string        `envconfig:"PROMETHEUS_BASIC_AUTH_USERNAME" desc:"basic-auth user name"`
-	BasicAuthPassword     string        `envconfig:"PROMETHEUS_BASIC_AUTH_PASSWORD" desc:"basic-auth password"`
-	BasicAuthPasswordFile string        `envconfig:"PROMETHEUS_BASIC_AUTH_PASSWORD_FILE" desc:"file holding the basic-auth password"`
-	CAFile                string        `envconfig:"PROMETHEUS_CA_FILE" desc:"PEM CA bundle that verifies Prometheus's certificate"`
-	CertFile              string        `envconfig:"PROMETHEUS_CERT_FILE" desc:"PEM client certificate for mutual TLS"`
-	KeyFile               string        `envconfig:"PROMETHEUS_KEY_FILE" desc:"PEM key of the client certificate"`
-	ServerName            string        `envconfig:"PROMETHEUS_SERVER_NAME" desc:"server name expected in Prometheus's certificate"`
-	InsecureSkipVerify    bool          `envconfig:"PROMETHEUS_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying Prometheus's certificate (tests only)"`
-	Headers               string        `envconfig:"PROMETHEUS_HEADERS" desc:"extra request headers, Name=Value,Name2=Value2 (e.g. X-Scope-OrgID=tenant-1)"`
-	ReplayFile            string        `envconfig:"REPLAY_FILE" desc:"replay this CSV trace (timestamp,value) instead of querying Prometheus"`
-	ReplaySpeed           float64       `envconfig:"REPLAY_SPEED" default:"1" desc:"simulated seconds per real second when replaying"`
+	Query string `envconfig:"QUERY" desc:"PromQL query returning exactly one series: the workload's load (e.g. sum(rate(http_requests_total{app=\"api\"}[1m])))"`
+	PrometheusConfig
+	ReplayFile  string  `envconfig:"REPLAY_FILE" desc:"replay this CSV trace (timestamp,value) instead of querying Prometheus"`
+	ReplaySpeed float64 `envconfig:"REPLAY_SPEED" default:"1" desc:"simulated seconds per real second when replaying"`
 
 	// Where plans go: the KEDASTRAL_REDIS_* variables, shared with the gateway.
 	planstore.Options
@@ -84,6 +72,24 @@ type Config struct {
 	HTTPAddr  string `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /metrics, /healthz, /readyz, /plan and /status"`
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+}
+
+// PrometheusConfig is where the metric is read from and how: the KEDASTRAL_PROMETHEUS_*
+// variables, shared by the agent and `agent export`.
+type PrometheusConfig struct {
+	PrometheusURL         string        `envconfig:"PROMETHEUS_URL" desc:"Prometheus (or Mimir, Thanos, VictoriaMetrics) base URL; required unless KEDASTRAL_REPLAY_FILE is set"`
+	PrometheusTimeout     time.Duration `envconfig:"PROMETHEUS_TIMEOUT" default:"30s" desc:"timeout of each Prometheus request"`
+	BearerToken           string        `envconfig:"PROMETHEUS_BEARER_TOKEN" desc:"bearer token sent to Prometheus"`
+	BearerTokenFile       string        `envconfig:"PROMETHEUS_BEARER_TOKEN_FILE" desc:"file holding the bearer token, read on every request"`
+	BasicAuthUsername     string        `envconfig:"PROMETHEUS_BASIC_AUTH_USERNAME" desc:"basic-auth user name"`
+	BasicAuthPassword     string        `envconfig:"PROMETHEUS_BASIC_AUTH_PASSWORD" desc:"basic-auth password"`
+	BasicAuthPasswordFile string        `envconfig:"PROMETHEUS_BASIC_AUTH_PASSWORD_FILE" desc:"file holding the basic-auth password"`
+	CAFile                string        `envconfig:"PROMETHEUS_CA_FILE" desc:"PEM CA bundle that verifies Prometheus's certificate"`
+	CertFile              string        `envconfig:"PROMETHEUS_CERT_FILE" desc:"PEM client certificate for mutual TLS"`
+	KeyFile               string        `envconfig:"PROMETHEUS_KEY_FILE" desc:"PEM key of the client certificate"`
+	ServerName            string        `envconfig:"PROMETHEUS_SERVER_NAME" desc:"server name expected in Prometheus's certificate"`
+	InsecureSkipVerify    bool          `envconfig:"PROMETHEUS_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying Prometheus's certificate (tests only)"`
+	Headers               string        `envconfig:"PROMETHEUS_HEADERS" desc:"extra request headers, Name=Value,Name2=Value2 (e.g. X-Scope-OrgID=tenant-1)"`
 }
 
 // loadConfig reads and validates the configuration, reporting every problem at once.
@@ -347,7 +353,7 @@ func (c Config) policy() plan.Policy {
 	}
 }
 
-func (c Config) promOptions() (promsource.Options, error) {
+func (c PrometheusConfig) promOptions() (promsource.Options, error) {
 	headers, err := promsource.ParseHeaders(c.Headers)
 	if err != nil {
 		err = fmt.Errorf("KEDASTRAL_PROMETHEUS_HEADERS: %w", err)

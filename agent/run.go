@@ -37,6 +37,8 @@ Usage: agent [--help]
        agent backtest --input FILE.csv [flags]   (forecast accuracy; agent backtest --help)
        agent backtest --simulate --input FILE.csv [flags]
                                                  (scaling simulation; agent backtest --simulate --help)
+       agent export [flags] > FILE.csv           (the metric's history from Prometheus as a trace;
+                                                 agent export --help)
 
 Configuration (environment variables):
 
@@ -47,6 +49,9 @@ Configuration (environment variables):
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "backtest" {
 		return runBacktest(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(ctx, args[1:], getenv, stdout, stderr)
 	}
 	for _, a := range args {
 		switch a {
