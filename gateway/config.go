@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,13 @@ type config struct {
 	GRPCAddr string `envconfig:"GRPC_ADDR" default:":50051" desc:"host:port for the KEDA External Scaler and gRPC health services"`
 	// HTTPAddr is the host:port serving /metrics, /healthz and /readyz. Default ":8080".
 	HTTPAddr string `envconfig:"HTTP_ADDR" default:":8080" desc:"host:port serving /metrics, /healthz and /readyz"`
+	// TLSCertFile and TLSKeyFile make the gRPC port serve TLS (KEDA's enableTLS, or caCert in
+	// a TriggerAuthentication); TLSClientCAFile also requires client certificates it signed
+	// (mutual TLS: KEDA's tlsClientCert and tlsClientKey). All three are reloaded when they
+	// change. Unset: plaintext gRPC.
+	TLSCertFile     string `envconfig:"TLS_CERT_FILE" desc:"PEM certificate the gRPC port serves TLS with (needs KEDASTRAL_TLS_KEY_FILE; reloaded when it changes); unset: plaintext"`
+	TLSKeyFile      string `envconfig:"TLS_KEY_FILE" desc:"PEM private key of KEDASTRAL_TLS_CERT_FILE"`
+	TLSClientCAFile string `envconfig:"TLS_CLIENT_CA_FILE" desc:"PEM CA bundle: require client certificates it signed (mutual TLS with KEDA's tlsClientCert/tlsClientKey); needs KEDASTRAL_TLS_CERT_FILE"`
 	// Options are the KEDASTRAL_REDIS_* variables, shared with the agent.
 	planstore.Options
 	// LogLevel is debug, info, warn or error. Default info.
@@ -67,6 +75,25 @@ func (c config) validate(unparsed map[string]bool) []error {
 		add("HTTP_ADDR", "must be [host]:port (got %q: %v)", c.HTTPAddr, err)
 	} else if c.HTTPAddr == c.GRPCAddr && !strings.HasSuffix(c.HTTPAddr, ":0") {
 		add("HTTP_ADDR", "must differ from KEDASTRAL_GRPC_ADDR (got %q for both)", c.HTTPAddr)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		add("TLS_CERT_FILE", "and KEDASTRAL_TLS_KEY_FILE must be set together (got %q and %q)", c.TLSCertFile, c.TLSKeyFile)
+	}
+	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
+		add("TLS_CLIENT_CA_FILE", "needs KEDASTRAL_TLS_CERT_FILE and KEDASTRAL_TLS_KEY_FILE: mutual TLS is TLS first")
+	}
+	for _, f := range []struct{ key, name string }{
+		{"TLS_CERT_FILE", c.TLSCertFile}, {"TLS_KEY_FILE", c.TLSKeyFile}, {"TLS_CLIENT_CA_FILE", c.TLSClientCAFile},
+	} {
+		key, name := f.key, f.name
+		if name == "" {
+			continue
+		}
+		if f, err := os.Open(name); err != nil {
+			add(key, "cannot be read: %v", err)
+		} else {
+			f.Close()
+		}
 	}
 	errs = append(errs, c.Options.Validate(unparsed)...)
 	if _, ok := logLevels[strings.ToLower(c.LogLevel)]; !ok {

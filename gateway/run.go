@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -76,8 +77,18 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("listen for HTTP: %w", err)
 	}
 
+	var serverOpts []grpc.ServerOption
+	if cfg.TLSCertFile != "" {
+		files, err := newTLSFiles(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile, log)
+		if err != nil {
+			grpcLis.Close()
+			httpLis.Close()
+			return fmt.Errorf("config: %w", err)
+		}
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(files.config())))
+	}
 	hs := health.NewServer()
-	gs := newGRPCServer(sc, hs, m, log)
+	gs := newGRPCServer(sc, hs, m, log, serverOpts...)
 	var ready atomic.Bool
 	hsrv := &http.Server{
 		Handler:           newHTTPHandler(reg, &ready),
@@ -117,6 +128,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		slog.String("http", httpLis.Addr().String()),
 		slog.String("redis", strings.Join(cfg.Addrs, ",")),
 		slog.String("redisPrefix", cfg.Prefix),
+		slog.Bool("tls", cfg.TLSCertFile != ""),
+		slog.Bool("mutualTLS", cfg.TLSClientCAFile != ""),
 	)
 	err = g.Wait()
 	log.Info("stopped")
@@ -125,11 +138,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // newGRPCServer builds the gRPC server with the External Scaler and health services behind the
 // interceptors that map errors to status codes, count and log.
-func newGRPCServer(sc *scaler, hs *health.Server, m *metrics, log *slog.Logger) *grpc.Server {
-	gs := grpc.NewServer(
+func newGRPCServer(sc *scaler, hs *health.Server, m *metrics, log *slog.Logger, opts ...grpc.ServerOption) *grpc.Server {
+	gs := grpc.NewServer(append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(m.unaryInterceptor(log)),
 		grpc.ChainStreamInterceptor(m.streamInterceptor(log)),
-	)
+	}, opts...)...)
 	pb.RegisterExternalScalerServer(gs, sc)
 	healthpb.RegisterHealthServer(gs, hs)
 	return gs
