@@ -155,6 +155,12 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	if r := gateway.Spec.Replicas; r == nil || *r < 2 {
 		t.Errorf("gateway replicas = %v, want >= 2 for availability", r)
 	}
+	for _, c := range gateway.Spec.Template.Spec.Containers {
+		// A gRPC probe would fail as soon as the gateway serves TLS.
+		if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+			t.Errorf("gateway container %s: readiness probe %+v, want GET /readyz", c.Name, p)
+		}
+	}
 	if services["kedastral/kedastral-gateway"] == nil {
 		t.Error("no Service kedastral/kedastral-gateway")
 	}
