@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"slices"
@@ -135,4 +136,76 @@ type shortModel struct{}
 func (shortModel) Name() string { return "short" }
 func (shortModel) Forecast(series.Series, int, float64) (forecast.Forecast, error) {
 	return forecast.Forecast{Point: []float64{1}, Upper: []float64{1}}, nil
+}
+
+// FuzzFromForecast checks the planner's guarantees for any forecast that keeps the Model
+// contract (finite, >= 0, upper >= point), any last observed value (NaN: none) and any valid
+// policy and rules: it never fails or builds an invalid plan, and every step is within
+// [min, max], at least the reactive floor on the last value × headroom, and 0 only when
+// scale-to-zero allows it.
+func FuzzFromForecast(f *testing.F) {
+	f.Add([]byte{}, 0.0, 50.0, 1.0, uint8(1), uint8(10), uint8(0), 1.0, 4.0, false, false)
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 240, 63, 0, 0, 0, 0, 0, 0, 0, 64}, 120.0, 7.0, 1.5, uint8(0), uint8(3), uint8(2), 0.1, 1.0, true, true)
+	f.Add([]byte{255, 255, 255, 255, 255, 255, 239, 127}, math.NaN(), 1e-300, 10.0, uint8(2), uint8(255), uint8(9), 0.5, 1e300, false, true)
+	f.Fuzz(func(t *testing.T, raw []byte, last, target, headroom float64, minR, maxR, downSteps uint8,
+		downFrac, upFactor float64, toZero, point bool) {
+		sane := func(v, lo, hi, dflt float64) float64 {
+			v = math.Abs(v)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return dflt
+			}
+			return min(max(v, lo), hi)
+		}
+		var fc forecast.Forecast
+		for i := 0; i+16 <= len(raw) && len(fc.Point) < 64; i += 16 {
+			p := sane(math.Float64frombits(binary.LittleEndian.Uint64(raw[i:])), 0, math.MaxFloat64, 0)
+			u := sane(math.Float64frombits(binary.LittleEndian.Uint64(raw[i+8:])), 0, math.MaxFloat64, 0)
+			fc.Point, fc.Upper = append(fc.Point, p), append(fc.Upper, max(p, u))
+		}
+		if len(fc.Point) == 0 {
+			fc.Point, fc.Upper = []float64{0}, []float64{0}
+		}
+		pol := plan.Policy{
+			TargetPerPod: sane(target, 1e-9, 1e12, 1), Headroom: sane(headroom, 1, 10, 1),
+			MinReplicas: int32(minR), MaxReplicas: max(1, int32(maxR), int32(minR)),
+			LeadTime: plan.Duration(time.Duration(downSteps%5) * time.Minute),
+		}
+		if pol.MinReplicas == 0 {
+			toZero = true // min 0 needs it; otherwise the rules are invalid
+		}
+		rules := Rules{Basis: BasisUpper, ScaleToZero: toZero, DownWindow: time.Duration(downSteps) * time.Minute,
+			DownMaxFraction: sane(downFrac, 1e-6, 1, 1), UpMaxFactor: sane(upFactor, 1, 1e6, 4)}
+		if point {
+			rules.Basis = BasisPoint
+		}
+		if toZero {
+			pol.MinReplicas = 0
+		}
+		pl := Planner{Model: &fixedModel{}, Policy: pol, Rules: rules, Horizon: len(fc.Point), Quantile: 0.9, Validity: time.Minute}
+		if err := pl.Validate(); err != nil {
+			t.Fatalf("sanitised planner invalid: %v", err)
+		}
+		now := time.Date(2026, 11, 27, 8, 0, 30, 0, time.UTC)
+		hist := series.Series{Start: now.Add(-2 * time.Minute).Truncate(time.Minute), Step: time.Minute, Values: []float64{1, last}}
+		if math.IsInf(last, 0) || last < 0 {
+			hist.Values[1] = math.NaN() // not a sample the agent keeps
+		}
+		got, err := pl.FromForecast(now, plan.Workload{Namespace: "shop", Name: "api"}, 1, hist, fc, nil)
+		if err != nil {
+			t.Fatalf("FromForecast(%+v, last %v, %+v, %+v) = %v", fc, last, pol, rules, err)
+		}
+		observed := lastObserved(hist)
+		floor := Desired(observed, pol)
+		for i, r := range got.Replicas {
+			if r < pol.MinReplicas || r > pol.MaxReplicas {
+				t.Fatalf("step %d: %d replicas outside [%d, %d]", i, r, pol.MinReplicas, pol.MaxReplicas)
+			}
+			if observed > 0 && r < floor {
+				t.Fatalf("step %d: %d replicas, below the reactive floor %d on the last value %v", i, r, floor, observed)
+			}
+			if r == 0 && (!toZero || observed > 0) {
+				t.Fatalf("step %d: 0 replicas with scale-to-zero %v and last value %v", i, toZero, observed)
+			}
+		}
+	})
 }
