@@ -161,8 +161,11 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Errorf("gateway container %s: readiness probe %+v, want GET /readyz", c.Name, p)
 		}
 	}
-	if services["kedastral/kedastral-gateway"] == nil {
+	if svc := services["kedastral/kedastral-gateway"]; svc == nil {
 		t.Error("no Service kedastral/kedastral-gateway")
+	} else if svc.Spec.ClusterIP != corev1.ClusterIPNone {
+		// KEDA balances across the addresses the name resolves to: a virtual IP is one address.
+		t.Errorf("gateway Service clusterIP = %q, want None (headless)", svc.Spec.ClusterIP)
 	}
 
 	// The ScaledObject must name the app's workload, in the agent's namespace, at the gateway.
