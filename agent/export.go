@@ -51,6 +51,9 @@ const maxExportPoints = 1_000_000
 func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var env exportEnv
 	loadErr := envconf.Load(envPrefix, &env, getenv)
+	if env.Step <= 0 { // a KEDASTRAL_STEP that did not load is reported once, by loadErr
+		env.Step = time.Minute
+	}
 
 	fs := flag.NewFlagSet("agent export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -110,8 +113,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	start := end.Add(-span)
-	samples, err := src.Fetch(ctx, start, end, every)
+	samples, err := src.Fetch(ctx, end.Add(-span), end, every)
 	if len(samples) == 0 {
 		if err == nil { // Fetch reports a query without data; this is a range of only gaps
 			err = errors.New("no values in the range")
@@ -131,15 +133,10 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("export: write %s: %w", name, err)
 	}
-	// The grid instants in [start, end], as Fetch evaluates the query at.
-	first, last := start.Truncate(every), end.Truncate(every)
-	if first.Before(start) {
-		first = first.Add(every)
-	}
+	first, last := samples[0].T, samples[len(samples)-1].T
 	gaps := int(last.Sub(first)/every) + 1 - len(samples)
-	fmt.Fprintf(stderr, "agent export: %d values every %v from %s to %s (%d instants without one) written to %s\n",
-		len(samples), every, samples[0].T.Format(time.RFC3339), samples[len(samples)-1].T.Format(time.RFC3339),
-		gaps, name)
+	fmt.Fprintf(stderr, "agent export: %d values every %v from %s to %s (%d instants between without one) written to %s\n",
+		len(samples), every, first.Format(time.RFC3339), last.Format(time.RFC3339), gaps, name)
 	return nil
 }
 

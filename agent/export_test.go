@@ -104,9 +104,10 @@ func TestExport(t *testing.T) {
 func TestExportErrors(t *testing.T) {
 	nowhere := "http://" + testserver.FreeAddr(t) // nothing listens there
 	for name, tc := range map[string]struct {
-		env  map[string]string
-		args []string
-		want []string
+		env    map[string]string
+		args   []string
+		want   []string
+		absent string // a second report of the same problem
 	}{
 		"nothing configured": {
 			want: []string{"--query (or KEDASTRAL_QUERY) is required", "--prometheus-url (or KEDASTRAL_PROMETHEUS_URL) is required"},
@@ -117,6 +118,11 @@ func TestExportErrors(t *testing.T) {
 			want: []string{`KEDASTRAL_PROMETHEUS_TIMEOUT="soon"`, "KEDASTRAL_PROMETHEUS_URL must be an http or https URL",
 				`--range "-1h" must be a positive duration`, `--step "1.5ms" must be a positive duration of whole milliseconds`,
 				`--end: timestamp "yesterday"`},
+		},
+		"bad KEDASTRAL_STEP, reported once": {
+			env:    map[string]string{"KEDASTRAL_STEP": "abc", "KEDASTRAL_QUERY": "up", "KEDASTRAL_PROMETHEUS_URL": nowhere},
+			want:   []string{`KEDASTRAL_STEP="abc"`},
+			absent: "--step",
 		},
 		"too many points": {
 			env:  map[string]string{"KEDASTRAL_QUERY": "up", "KEDASTRAL_PROMETHEUS_URL": nowhere},
@@ -144,6 +150,9 @@ func TestExportErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("export error = %q, want it to contain %q", err, w)
 				}
+			}
+			if tc.absent != "" && strings.Contains(err.Error(), tc.absent) {
+				t.Errorf("export error = %q, want no %q in it", err, tc.absent)
 			}
 		})
 	}
