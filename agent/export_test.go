@@ -31,9 +31,8 @@ func TestExport(t *testing.T) {
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: time.Second}
 	go srv.Serve(lis)
 	t.Cleanup(func() { srv.Close() })
+	load.Set(7) // before the first scrape: the export must hold 7s, then 9s, nothing else
 	promURL := testserver.StartPrometheus(t, lis.Addr().String())
-
-	load.Set(7)
 	testserver.WaitForValue(t, promURL, "export_load", 7)
 	time.Sleep(2 * time.Second) // a few scrapes of 7
 	load.Set(9)
