@@ -37,7 +37,9 @@ func TestExport(t *testing.T) {
 	time.Sleep(2 * time.Second) // a few scrapes of 7
 	load.Set(9)
 	testserver.WaitForValue(t, promURL, "export_load", 9)
-	time.Sleep(1500 * time.Millisecond)
+	// Long enough that the last even second before end (the 2s export below) is after the
+	// first scrape of 9.
+	time.Sleep(3 * time.Second)
 	end := time.Now().Truncate(time.Second)
 
 	env := envconf.Map(map[string]string{
