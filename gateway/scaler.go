@@ -140,6 +140,13 @@ type scaler struct {
 
 	streamsDone chan struct{} // closed by endStreams
 	endOnce     sync.Once
+
+	// known is the last description of the workloads with plans (knownWorkloads).
+	known struct {
+		mu   sync.Mutex
+		at   time.Time
+		text string
+	}
 }
 
 func newScaler(plans planReader, changes *hub, timeout time.Duration, m *metrics) *scaler {
@@ -277,6 +284,22 @@ func (s *scaler) checkExists(ctx context.Context, t target) error {
 	if !errors.Is(err, planstore.ErrNotFound) {
 		return nil
 	}
+	return fmt.Errorf("workload %q in namespace %q: %w; %s", t.workload.Name, t.workload.Namespace, planstore.ErrNotFound, s.knownWorkloads(ctx))
+}
+
+// knownTTL is how long the list of workloads with plans that a NotFound message names is reused.
+// Listing walks Redis's whole keyspace (SCAN), and a misconfigured ScaledObject asks again at
+// every KEDA poll, from every gateway replica: a hint must not cost a shared Redis that much.
+const knownTTL = 30 * time.Second
+
+// knownWorkloads describes the workloads that have plans, for a NotFound message, listing them
+// at most once per knownTTL (a failed listing too: it is only a hint).
+func (s *scaler) knownWorkloads(ctx context.Context) string {
+	s.known.mu.Lock()
+	defer s.known.mu.Unlock()
+	if now := s.now(); s.known.text != "" && now.Sub(s.known.at) < knownTTL && !now.Before(s.known.at) {
+		return s.known.text
+	}
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	var known string
@@ -295,7 +318,8 @@ func (s *scaler) checkExists(ctx context.Context, t target) error {
 			known += fmt.Sprintf(" and %d more", len(ws)-maxListed)
 		}
 	}
-	return fmt.Errorf("workload %q in namespace %q: %w; %s", t.workload.Name, t.workload.Namespace, planstore.ErrNotFound, known)
+	s.known.text, s.known.at = known, s.now()
+	return known
 }
 
 // StreamIsActive sends the current activity when it opens, and again whenever it changes: on

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -369,6 +370,48 @@ func TestGetMetricSpecListsAtMostSome(t *testing.T) {
 	wantCode(t, "GetMetricSpec(unknown workload)", err, codes.NotFound, "shop/app-a", "and 3 more")
 	if strings.Contains(err.Error(), "shop/app-w") {
 		t.Errorf("GetMetricSpec() error = %q, want the list capped at %d", err, maxListed)
+	}
+}
+
+// TestNotFoundListsOncePerTTL checks, on the real Redis's own command counts, that repeated
+// NotFound answers (a misconfigured ScaledObject, polled every 30 seconds by KEDA) walk the
+// keyspace at most once per knownTTL, and that the list is fresh after it.
+func TestNotFoundListsOncePerTTL(t *testing.T) {
+	g := startGateway(t, time.Hour)
+	g.put(t, testPlan("api", 1, 1))
+	scans := func() int {
+		t.Helper()
+		info, err := g.rdb.Info(t.Context(), "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_scan:calls="); ok {
+				n, err := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+				if err != nil {
+					t.Fatalf("commandstats line %q: %v", line, err)
+				}
+				return n
+			}
+		}
+		return 0
+	}
+
+	before := scans()
+	for range 3 {
+		_, err := g.client.GetMetricSpec(t.Context(), ref("workload", "nope"))
+		wantCode(t, "GetMetricSpec(unknown workload)", err, codes.NotFound, "shop/api")
+	}
+	if got := scans() - before; got != 1 {
+		t.Errorf("3 NotFound answers within %v ran %d SCANs, want 1", knownTTL, got)
+	}
+
+	g.put(t, testPlan("web", 1, 1))
+	g.clock.Set(g.clock.Now().Add(knownTTL))
+	_, err := g.client.GetMetricSpec(t.Context(), ref("workload", "nope"))
+	wantCode(t, "GetMetricSpec(unknown workload) after the TTL", err, codes.NotFound, "shop/api, shop/web")
+	if got := scans() - before; got != 2 {
+		t.Errorf("after the TTL: %d SCANs in all, want 2", got)
 	}
 }
 
