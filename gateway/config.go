@@ -82,15 +82,14 @@ func (c config) validate(unparsed map[string]bool) []error {
 	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
 		add("TLS_CLIENT_CA_FILE", "needs KEDASTRAL_TLS_CERT_FILE and KEDASTRAL_TLS_KEY_FILE: mutual TLS is TLS first")
 	}
-	for _, f := range []struct{ key, name string }{
+	for _, tf := range []struct{ key, name string }{
 		{"TLS_CERT_FILE", c.TLSCertFile}, {"TLS_KEY_FILE", c.TLSKeyFile}, {"TLS_CLIENT_CA_FILE", c.TLSClientCAFile},
 	} {
-		key, name := f.key, f.name
-		if name == "" {
+		if tf.name == "" {
 			continue
 		}
-		if f, err := os.Open(name); err != nil {
-			add(key, "cannot be read: %v", err)
+		if f, err := os.Open(tf.name); err != nil {
+			add(tf.key, "cannot be read: %v", err)
 		} else {
 			f.Close()
 		}

@@ -65,6 +65,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	changes := newHub()
 	sc := newScaler(store, changes, cfg.RequestTimeout, m)
 
+	var serverOpts []grpc.ServerOption
+	if cfg.TLSCertFile != "" {
+		files, err := newTLSFiles(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile, log)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(files.config())))
+	}
+
 	// Listen before serving so that a bad or busy address fails start-up with a clear error,
 	// and so that connections arriving early queue instead of being refused.
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
@@ -77,16 +86,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("listen for HTTP: %w", err)
 	}
 
-	var serverOpts []grpc.ServerOption
-	if cfg.TLSCertFile != "" {
-		files, err := newTLSFiles(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile, log)
-		if err != nil {
-			grpcLis.Close()
-			httpLis.Close()
-			return fmt.Errorf("config: %w", err)
-		}
-		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(files.config())))
-	}
 	hs := health.NewServer()
 	gs := newGRPCServer(sc, hs, m, log, serverOpts...)
 	var ready atomic.Bool
