@@ -2,16 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,67 +18,6 @@ import (
 
 	"github.com/kedastral/kedastral/test/testserver"
 )
-
-// testCA is a certificate authority for tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-var serial int64
-
-func newTestCA(t *testing.T, name string) testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue returns a PEM certificate and key signed by ca, for the server (localhost and
-// 127.0.0.1) or for a client.
-func (ca testCA) issue(t *testing.T, client bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "kedastral-gateway"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	if client {
-		tmpl.Subject.CommonName, tmpl.ExtKeyUsage, tmpl.DNSNames, tmpl.IPAddresses = "keda", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil, nil
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
 
 // writeAtomic replaces the file as a Kubernetes Secret volume update does: write aside, rename.
 func writeAtomic(t *testing.T, name string, data []byte) {
@@ -138,10 +70,10 @@ func healthCheck(t *testing.T, addr string, creds credentials.TransportCredentia
 	return err
 }
 
-func clientTLS(t *testing.T, ca testCA, cert, key []byte) credentials.TransportCredentials {
+func clientTLS(t *testing.T, ca testserver.CA, cert, key []byte) credentials.TransportCredentials {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
+	pool.AddCert(ca.Cert)
 	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
 	if cert != nil {
 		pair, err := tls.X509KeyPair(cert, key)
@@ -158,8 +90,8 @@ func clientTLS(t *testing.T, ca testCA, cert, key []byte) credentials.TransportC
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	ca1 := newTestCA(t, "ca-1")
-	c, k := ca1.issue(t, false)
+	ca1 := testserver.NewCA(t, "ca-1")
+	c, k := ca1.Issue(t, false)
 	writeAtomic(t, certFile, c)
 	writeAtomic(t, keyFile, k)
 	addr := startTLSGateway(t, map[string]string{"KEDASTRAL_TLS_CERT_FILE": certFile, "KEDASTRAL_TLS_KEY_FILE": keyFile})
@@ -172,8 +104,8 @@ func TestTLS(t *testing.T) {
 	}
 
 	// Rotate to a certificate from a second CA: new connections get it.
-	ca2 := newTestCA(t, "ca-2")
-	c, k = ca2.issue(t, false)
+	ca2 := testserver.NewCA(t, "ca-2")
+	c, k = ca2.Issue(t, false)
 	writeAtomic(t, keyFile, k)
 	writeAtomic(t, certFile, c)
 	if err := healthCheck(t, addr, clientTLS(t, ca2, nil, nil)); err != nil {
@@ -184,7 +116,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	// A broken rotation (a key that does not match) keeps the last good certificate.
-	_, k = ca1.issue(t, false)
+	_, k = ca1.Issue(t, false)
 	writeAtomic(t, keyFile, k)
 	if err := healthCheck(t, addr, clientTLS(t, ca2, nil, nil)); err != nil {
 		t.Fatalf("after a mismatched key, client trusting the serving CA: %v", err)
@@ -196,22 +128,22 @@ func TestTLS(t *testing.T) {
 func TestMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, caFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), filepath.Join(dir, "ca.crt")
-	serverCA, clientCA, otherCA := newTestCA(t, "server-ca"), newTestCA(t, "client-ca"), newTestCA(t, "other-ca")
-	c, k := serverCA.issue(t, false)
+	serverCA, clientCA, otherCA := testserver.NewCA(t, "server-ca"), testserver.NewCA(t, "client-ca"), testserver.NewCA(t, "other-ca")
+	c, k := serverCA.Issue(t, false)
 	writeAtomic(t, certFile, c)
 	writeAtomic(t, keyFile, k)
-	writeAtomic(t, caFile, clientCA.pem)
+	writeAtomic(t, caFile, clientCA.PEM)
 	addr := startTLSGateway(t, map[string]string{
 		"KEDASTRAL_TLS_CERT_FILE": certFile, "KEDASTRAL_TLS_KEY_FILE": keyFile, "KEDASTRAL_TLS_CLIENT_CA_FILE": caFile})
 
-	kedaCert, kedaKey := clientCA.issue(t, true)
+	kedaCert, kedaKey := clientCA.Issue(t, true)
 	if err := healthCheck(t, addr, clientTLS(t, serverCA, kedaCert, kedaKey)); err != nil {
 		t.Fatalf("client with a certificate from the client CA: %v", err)
 	}
 	if err := healthCheck(t, addr, clientTLS(t, serverCA, nil, nil)); err == nil {
 		t.Error("client without a certificate: nil error, want it refused")
 	}
-	strangerCert, strangerKey := otherCA.issue(t, true)
+	strangerCert, strangerKey := otherCA.Issue(t, true)
 	if err := healthCheck(t, addr, clientTLS(t, serverCA, strangerCert, strangerKey)); err == nil {
 		t.Error("client with a certificate from another CA: nil error, want it refused")
 	}

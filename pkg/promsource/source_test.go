@@ -2,9 +2,6 @@ package promsource
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -15,7 +12,6 @@ import (
 	"log"
 	"maps"
 	"math"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +28,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/kedastral/kedastral/pkg/series"
+	"github.com/kedastral/kedastral/test/testserver"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -557,15 +554,20 @@ func TestTLS(t *testing.T) {
 	t.Cleanup(srv.Close)
 	caFile := writePEM(t, dir, "ca.pem", "CERTIFICATE", srv.Certificate().Raw)
 
-	clientCert, clientKey := selfSigned(t)
-	certFile := writePEM(t, dir, "client.pem", "CERTIFICATE", clientCert.Raw)
-	keyFile := writePEM(t, dir, "client-key.pem", "PRIVATE KEY", clientKey)
+	clients := testserver.NewCA(t, "clients")
+	clientCert, clientKey := clients.Issue(t, true)
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
+	for name, b := range map[string][]byte{certFile: clientCert, keyFile: clientKey} {
+		if err := os.WriteFile(name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mtls := httptest.NewUnstartedServer(ok)
 	mtls.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: x509.NewCertPool()}
 	for _, s := range []*httptest.Server{srv, mtls} {
 		s.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes are expected
 	}
-	mtls.TLS.ClientCAs.AddCert(clientCert)
+	mtls.TLS.ClientCAs.AddCert(clients.Cert)
 	mtls.StartTLS()
 	t.Cleanup(mtls.Close)
 
@@ -608,35 +610,4 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// selfSigned returns a client certificate that is its own CA, and its PKCS #8 key.
-func selfSigned(t *testing.T) (*x509.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, keyDER
 }
