@@ -5,6 +5,7 @@
 //
 //	P:plan:{namespace/name}   the plan, encoded by plan.Marshal, with a TTL
 //	P:plans                   Pub/Sub channel; each message is a "namespace/name" whose plan changed
+//	P:lease:{namespace/name}  the agent that plans for the workload, with a TTL (Lease)
 //
 // The workload in each key is a Cluster hash tag, so the one-key script that writes a plan works
 // on Redis Cluster as well as on a single Redis or under Sentinel.
