@@ -67,6 +67,7 @@ type Config struct {
 	UpMaxFactor  float64       `envconfig:"SCALE_UP_MAX_FACTOR" default:"4" desc:"largest growth of the forecast's replicas per step (a guard against a wild forecast; the reactive floor and events are exempt)"`
 	Events       string        `envconfig:"EVENTS" desc:"known surges merged into the plan, separated by ';', e.g. name=sale start=2026-11-27T08:00:00Z duration=6h multiplier=3; start=2026-12-01T09:00:00Z duration=1h min=20"`
 	Guard        bool          `envconfig:"ACCURACY_GUARD" default:"true" desc:"compare forecasts with actuals as they arrive; widen the headroom when the upper quantile is exceeded more often than calibrated, and plan from the reactive floor alone while the forecast is badly wrong"`
+	Lease        bool          `envconfig:"LEASE" default:"true" desc:"with several agents for one workload (one per app replica), only the one holding the workload's lease in Redis fetches, forecasts and publishes; the others stand by, mirror the stored plan in their metrics, and one takes over at its next cycle when the holder stops, or within 3 × KEDASTRAL_INTERVAL (at least 30s) when it dies"`
 	MaxStaleness time.Duration `envconfig:"MAX_STALENESS" default:"5m" desc:"stop publishing when the newest sample is older than this, so KEDA's fallback engages"`
 
 	HTTPAddr  string `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /metrics, /healthz, /readyz, /plan and /status"`

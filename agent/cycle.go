@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -41,6 +42,21 @@ type planStore interface {
 	Get(ctx context.Context, w plan.Workload) (plan.Plan, error)
 }
 
+// leaser holds the workload's lease, which names the one agent of the workload that plans
+// (planstore.Store).
+type leaser interface {
+	Lease(ctx context.Context, w plan.Workload, holder string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, w plan.Workload, holder string) error
+}
+
+// The lease's TTL is leaseTerms cycles, and at least minLeaseTTL: a holder that misses two cycles
+// in a row (a stall, a Redis hiccup), or whose first cycle (the back-fill and first fit) runs
+// long, keeps it; one that stops without handing it back is replaced when it runs out.
+const (
+	leaseTerms  = 3
+	minLeaseTTL = 30 * time.Second
+)
+
 // Stages of a cycle, as the label of kedastral_cycle_errors_total.
 const (
 	stageFetch    = "fetch"
@@ -69,6 +85,12 @@ type agent struct {
 	log     *slog.Logger
 	metrics *metrics
 
+	// With KEDASTRAL_LEASE: the lease, this agent's name in it, and whether it held it at the
+	// last check (standby is the opposite, once known).
+	lease   leaser
+	holder  string
+	standby *bool
+
 	startup    startupSource // with KEDASTRAL_LEAD_TIME=auto: where pod start-up times come from
 	leadAt     time.Time     // wall time of the last lead-time measurement attempt
 	generation int64         // generation of the last plan made
@@ -91,6 +113,9 @@ type status struct {
 	// Replicas is what the gateway would answer for the published plan at the wall-clock
 	// instant of this status (max over the lead window); absent when no valid plan exists.
 	Replicas *int32 `json:"replicas,omitempty"`
+	// Standby is true while another agent of the workload holds the lease and plans; this one
+	// then reports the plan that agent stored. Absent with KEDASTRAL_LEASE off.
+	Standby *bool `json:"standby,omitempty"`
 }
 
 type sampleDTO struct {
@@ -102,6 +127,7 @@ type sampleDTO struct {
 // exponential back-off (from one second, capped at the interval), so a Prometheus or Redis
 // outage neither stops the agent nor makes it hammer the server.
 func (a *agent) Run(ctx context.Context, done func() bool) error {
+	defer a.releaseLease()
 	interval := a.clock.Real(a.cfg.Interval)
 	backoff := time.Duration(0)
 	for {
@@ -150,6 +176,9 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 		a.mu.Unlock()
 	}()
 
+	if a.lease != nil && a.standingBy(ctx) {
+		return a.follow(ctx)
+	}
 	fetchErr := a.fetch(ctx, now)
 	if fetchErr != nil && ctx.Err() != nil {
 		return nil // shutting down
@@ -192,6 +221,67 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 	a.generation = p.Generation
 	a.published(wall)
 	return fetchErr
+}
+
+// standingBy takes or renews the workload's lease and reports whether another agent holds it.
+// When Redis cannot be asked, the agent plans: a lease nobody can check must not stop the only
+// agent there may be, and publishing will fail and say so if Redis is really gone.
+func (a *agent) standingBy(ctx context.Context) bool {
+	ttl := max(a.clock.Real(leaseTerms*a.cfg.Interval), minLeaseTTL)
+	held, err := a.lease.Lease(ctx, a.cfg.workload(), a.holder, ttl)
+	if err != nil {
+		a.log.Debug("could not check the lease; planning", "err", err)
+		held = true
+	}
+	standby := !held
+	if a.standby == nil || *a.standby != standby {
+		if standby {
+			a.log.Info("another agent of the workload holds the lease and plans; standing by")
+			a.metrics.observed.Set(math.NaN()) // this agent no longer reads the metric
+		} else {
+			a.log.Info("holding the workload's lease: planning")
+		}
+	}
+	a.standby = &standby
+	if standby {
+		a.metrics.leaseHeld.Set(0)
+	} else {
+		a.metrics.leaseHeld.Set(1)
+	}
+	a.mu.Lock()
+	a.state.Standby = &standby
+	a.mu.Unlock()
+	return standby
+}
+
+// releaseLease hands the lease back when the agent stops, so that a standby takes over at its
+// next cycle rather than when the term runs out.
+func (a *agent) releaseLease() {
+	if a.lease == nil || a.standby == nil || *a.standby {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := a.lease.Release(ctx, a.cfg.workload(), a.holder); err != nil {
+		a.log.Warn("could not release the lease; another agent takes over when it expires", "err", err)
+		return
+	}
+	a.log.Info("released the workload's lease")
+}
+
+// follow is a standby's cycle: it reads the plan the lease holder stored, so that its metrics,
+// /status and /plan describe the workload's plan as the holder's do, and an alert on any agent
+// of the workload sees the same plan age.
+func (a *agent) follow(ctx context.Context) error {
+	p, err := a.store.Get(ctx, a.cfg.workload())
+	if errors.Is(err, planstore.ErrNotFound) {
+		return nil // the holder has not published yet
+	}
+	if err != nil {
+		return fmt.Errorf("standing by: read the stored plan: %w", err)
+	}
+	a.mirror(p)
+	return nil
 }
 
 // fetch back-fills the history on the first cycle and adds the samples since the newest one on
@@ -366,10 +456,20 @@ func (a *agent) nextGeneration(now time.Time) int64 {
 
 // published records a plan that is now in the store.
 func (a *agent) published(p plan.Plan) {
+	a.metrics.lastPublish.Store(time.Now().UnixNano())
+	a.record(p)
+}
+
+// mirror records the plan another agent stored, as published when it was generated.
+func (a *agent) mirror(p plan.Plan) {
+	a.metrics.lastPublish.Store(p.GeneratedAt.UnixNano())
+	a.record(p)
+}
+
+func (a *agent) record(p plan.Plan) {
 	a.metrics.predicted.Set(p.Predicted[0])
 	a.metrics.upper.Set(p.Upper[0])
 	a.metrics.generation.Set(float64(p.Generation))
-	a.metrics.lastPublish.Store(time.Now().UnixNano())
 	a.mu.Lock()
 	a.state.Published = &p
 	a.state.Generation = p.Generation

@@ -27,6 +27,7 @@ type metrics struct {
 	headroomFactor  prometheus.Gauge
 	exceedance      prometheus.Gauge
 	leadTime        prometheus.Gauge
+	leaseHeld       prometheus.Gauge
 	lastPublish     atomic.Int64 // wall-clock UnixNano of the last published plan; 0 = never
 }
 
@@ -67,10 +68,12 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 			"Share of recent actuals above the upper-quantile forecast made a lead time before them (calibrated: 1 - quantile)."),
 	}
 	m.headroomFactor.Set(1)
+	m.leaseHeld = gauge("lease_held", "1 while this agent plans for the workload (it holds the lease, or KEDASTRAL_LEASE is off), 0 while it stands by for another; the other metrics then describe the plan that agent stored.")
+	m.leaseHeld.Set(1)
 	m.leadTime = gauge("lead_time_seconds", "Lead time the gateway looks ahead by: configured, or measured pod start-up p90 plus scaling delay with KEDASTRAL_LEAD_TIME=auto.")
 	forecastAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "kedastral", Name: "forecast_age_seconds", ConstLabels: labels,
-		Help: "Seconds since the last plan was published (-1 before the first).",
+		Help: "Seconds since the workload's plan was published (by this agent, or by the lease holder while this one stands by); -1 before the first.",
 	}, func() float64 {
 		t := m.lastPublish.Load()
 		if t == 0 {
@@ -86,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 		m.cycleErrors.WithLabelValues(s) // so that rate() works from the first error on
 	}
 	reg.MustRegister(m.predicted, m.upper, m.observed, m.generation, m.cycleDuration,
-		m.cycleErrors, m.samplesRejected, m.superseded, m.accuracyMode, m.headroomFactor, m.exceedance, m.leadTime,
+		m.cycleErrors, m.samplesRejected, m.superseded, m.accuracyMode, m.headroomFactor, m.exceedance, m.leadTime, m.leaseHeld,
 		forecastAge, desired)
 	return m
 }

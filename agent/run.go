@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,14 +114,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	store := planstore.New(rdb, cfg.Prefix)
 	a := &agent{
 		cfg:     cfg,
 		src:     src,
-		store:   planstore.New(rdb, cfg.Prefix),
+		store:   store,
 		clock:   clk,
 		planner: planner,
 		history: history,
 		log:     log,
+	}
+	if cfg.Lease {
+		a.lease, a.holder = store, holderName()
 	}
 	a.metrics = newMetrics(reg, cfg.workload(), func() float64 {
 		if r := a.snapshot().Replicas; r != nil {
@@ -163,6 +170,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("agent stopped")
 	return nil
+}
+
+// holderName names this agent in the workload's lease: the host (the pod) and a random part,
+// so that two agents on one host, or a restarted one, are told apart.
+func holderName() string {
+	host, _ := os.Hostname() // "" is fine: the random part alone is unique enough
+	b := make([]byte, 6)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	return host + "/" + hex.EncodeToString(b)
 }
 
 // errDone ends the errgroup when the cycle loop returns, which it does only on shutdown or at
