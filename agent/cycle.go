@@ -85,8 +85,8 @@ type agent struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	// With KEDASTRAL_LEASE: the lease, this agent's name in it, and whether it held it at the
-	// last check (standby is the opposite, once known).
+	// With KEDASTRAL_LEASE: the lease, this agent's name in it, and whether another agent held
+	// it at the last check (nil before the first).
 	lease   leaser
 	holder  string
 	standby *bool
