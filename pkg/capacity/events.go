@@ -138,7 +138,7 @@ func FormatEvents(events []Event) string {
 		}
 		// RFC3339Nano, so that a start with fractions of a second comes back unchanged.
 		fmt.Fprintf(&b, "start=%s duration=%s", e.Start.UTC().Format(time.RFC3339Nano), e.Duration)
-		if e.Multiplier != 1 {
+		if e.Multiplier != 1 || e.MinReplicas == 0 { // an event needs one of the two to parse
 			fmt.Fprintf(&b, " multiplier=%s", strconv.FormatFloat(e.Multiplier, 'g', -1, 64))
 		}
 		if e.MinReplicas > 0 {
