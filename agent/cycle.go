@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kedastral/kedastral/pkg/capacity"
 	"github.com/kedastral/kedastral/pkg/forecast"
 	"github.com/kedastral/kedastral/pkg/plan"
@@ -237,9 +239,20 @@ func (a *agent) standingBy(ctx context.Context) bool {
 	if a.standby == nil || *a.standby != standby {
 		if standby {
 			a.log.Info("another agent of the workload holds the lease and plans; standing by")
-			a.metrics.observed.Set(math.NaN()) // this agent no longer reads the metric
+			// This agent no longer reads the metric or judges the forecast: NaN, which
+			// max/min by workload pass over, so that the holder's figures decide the alerts
+			// and a former holder's last judgement does not page for ever.
+			for _, g := range []prometheus.Gauge{a.metrics.observed, a.metrics.accuracyMode, a.metrics.headroomFactor, a.metrics.exceedance} {
+				g.Set(math.NaN())
+			}
 		} else {
 			a.log.Info("holding the workload's lease: planning")
+			if a.standby != nil {
+				a.metrics.accuracyMode.Set(float64(a.mode))
+				a.metrics.headroomFactor.Set(1)
+				a.metrics.exceedance.Set(0)
+				a.logAccuracy() // with the guard on, its current judgement
+			}
 		}
 	}
 	a.standby = &standby

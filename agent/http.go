@@ -62,10 +62,10 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 			Help: "Plans not stored because another agent of the workload had stored a newer one.",
 		}),
 		accuracyMode: gauge("accuracy_mode",
-			"Accuracy guard: 0 trusted, 1 widened (the forecast is exceeded more often than calibrated, headroom widened), 2 fallback (planning from the observed value alone, headroom widened)."),
-		headroomFactor: gauge("headroom_factor", "Factor the accuracy guard multiplies the headroom by (1 unless widened)."),
+			"Accuracy guard: 0 trusted, 1 widened (the forecast is exceeded more often than calibrated, headroom widened), 2 fallback (planning from the observed value alone, headroom widened); NaN while standing by."),
+		headroomFactor: gauge("headroom_factor", "Factor the accuracy guard multiplies the headroom by (1 unless widened); NaN while standing by."),
 		exceedance: gauge("upper_exceedance_ratio",
-			"Share of recent actuals above the upper-quantile forecast made a lead time before them (calibrated: 1 - quantile)."),
+			"Share of recent actuals above the upper-quantile forecast made a lead time before them (calibrated: 1 - quantile); NaN while standing by."),
 	}
 	m.headroomFactor.Set(1)
 	m.leaseHeld = gauge("lease_held", "1 while this agent plans for the workload (it holds the lease, or KEDASTRAL_LEASE is off), 0 while it stands by for another; the other metrics then describe the plan that agent stored.")

@@ -79,14 +79,32 @@ func TestLeaseOneAgentPlans(t *testing.T) {
 	if st[1].LastSample != nil {
 		t.Errorf("the standby agent read the metric (last sample %+v), want it idle", st[1].LastSample)
 	}
-	resp, err := http.Get("http://" + follower.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// A standby judges nothing: its guard metrics are NaN, which max by workload passes over, so
+	// that only the holder's judgement can raise an alert.
+	metricsOf := func(a *agentProc) string {
+		t.Helper()
+		resp, err := http.Get("http://" + a.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `kedastral_lease_held{namespace="demo",workload="web"} 0`) {
-		t.Error("the standby agent's /metrics lacks kedastral_lease_held 0")
+	standbyMetrics := []string{
+		`kedastral_lease_held{namespace="demo",workload="web"} 0`,
+		`kedastral_accuracy_mode{namespace="demo",workload="web"} NaN`,
+		`kedastral_headroom_factor{namespace="demo",workload="web"} NaN`,
+		`kedastral_upper_exceedance_ratio{namespace="demo",workload="web"} NaN`,
+	}
+	body := metricsOf(follower)
+	for _, m := range standbyMetrics {
+		if !strings.Contains(body, m) {
+			t.Errorf("the standby agent's /metrics lacks %s", m)
+		}
 	}
 
 	// The planner stops (its pod goes away): the other takes over.
@@ -107,5 +125,25 @@ func TestLeaseOneAgentPlans(t *testing.T) {
 	})
 	if p, err := planstore.New(rdb, "").Get(t.Context(), w); err != nil || p.Generation <= last.Generation {
 		t.Errorf("stored plan after the takeover: generation %d, %v; want newer than %d", p.Generation, err, last.Generation)
+	}
+	if body := metricsOf(follower); !strings.Contains(body, `kedastral_accuracy_mode{namespace="demo",workload="web"} 0`) {
+		t.Error("the agent that took over does not report its guard as trusted (kedastral_accuracy_mode 0)")
+	}
+
+	// Another agent takes the lease (this one's renewal failed, say): the former holder stands
+	// by, and its last judgement no longer counts.
+	key := planstore.New(rdb, "").LeaseKey(w)
+	if err := rdb.Set(t.Context(), key, "another-agent", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the former holder standing by", func() bool {
+		s := statusOf(follower)
+		return s.Standby != nil && *s.Standby
+	})
+	body = metricsOf(follower)
+	for _, m := range standbyMetrics {
+		if !strings.Contains(body, m) {
+			t.Errorf("the former holder's /metrics lacks %s", m)
+		}
 	}
 }
