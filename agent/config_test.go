@@ -7,8 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/forecast"
+	"github.com/kedastral/kedastral/pkg/plan"
+	"github.com/kedastral/kedastral/test/testserver"
 )
 
 // baseEnv is a complete, valid Prometheus configuration.
@@ -204,4 +208,13 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 			t.Errorf("README.md has no table row for %s", key)
 		}
 	}
+}
+
+// TestREADMEDocumentsEveryMetric keeps the README's list of the agent's metrics in step with
+// the code, both ways.
+func TestREADMEDocumentsEveryMetric(t *testing.T) {
+	names := testserver.MetricNames(t, func(reg prometheus.Registerer) {
+		newMetrics(reg, plan.Workload{Namespace: "shop", Name: "api"}, func() float64 { return 0 })
+	})
+	testserver.CheckREADMEMetrics(t, "../README.md", "kedastral_", names, "kedastral_gateway_")
 }

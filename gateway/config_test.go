@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/planstore"
+	"github.com/kedastral/kedastral/test/testserver"
 )
 
 // defaults is the configuration with only the required variable set.
@@ -148,4 +150,11 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 			t.Errorf("README.md has no table row for %s", key)
 		}
 	}
+}
+
+// TestREADMEDocumentsEveryMetric keeps the README's list of the gateway's metrics in step with
+// the code, both ways.
+func TestREADMEDocumentsEveryMetric(t *testing.T) {
+	names := testserver.MetricNames(t, func(reg prometheus.Registerer) { newMetrics(reg) })
+	testserver.CheckREADMEMetrics(t, "../README.md", "kedastral_gateway_", names)
 }
