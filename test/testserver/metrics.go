@@ -68,7 +68,7 @@ func CheckREADMEMetrics(t testing.TB, path, prefix string, names []string, skip 
 			t.Errorf("%s does not name the metric %s", path, n)
 		}
 	}
-	mentioned := regexp.MustCompile("`(" + regexp.QuoteMeta(prefix) + `[a-z_]+)`).FindAllStringSubmatch(readme, -1)
+	mentioned := regexp.MustCompile("`("+regexp.QuoteMeta(prefix)+`[a-z_]+)`).FindAllStringSubmatch(readme, -1)
 	for _, m := range mentioned {
 		name := m[1]
 		if slices.ContainsFunc(skip, func(s string) bool { return strings.HasPrefix(name, s) }) {
