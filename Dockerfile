@@ -11,7 +11,12 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG BINARY=agent
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/kedastral ./${BINARY}
+# What --version and kedastral_build_info report (.git is not copied in, so they are passed).
+ARG VERSION=unknown
+ARG REVISION=unknown
+RUN CGO_ENABLED=0 go build -trimpath \
+	-ldflags="-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION}" \
+	-o /out/kedastral ./${BINARY}
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/kedastral /kedastral

@@ -11,6 +11,11 @@ IMAGE_REPO ?= ghcr.io/kedastral
 IMAGE_TAG  ?= dev
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
+# The version and commit the binaries report (--version, the start-up log, kedastral_build_info).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION)
+GOBUILD  := $(GO) build -ldflags "$(LDFLAGS)"
 
 .DEFAULT_GOAL := help
 
@@ -20,12 +25,12 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/agent, bin/gateway and bin/demo
-	$(GO) build -o $(BIN)/ ./agent ./gateway ./test/demo
+	$(GOBUILD) -o $(BIN)/ ./agent ./gateway ./test/demo
 
 .PHONY: images
 images: ## build the agent and gateway container images from Dockerfile (needs a Docker engine)
-	docker build --build-arg BINARY=agent -t $(IMAGE_REPO)/agent:$(IMAGE_TAG) .
-	docker build --build-arg BINARY=gateway -t $(IMAGE_REPO)/gateway:$(IMAGE_TAG) .
+	docker build --build-arg BINARY=agent --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE_REPO)/agent:$(IMAGE_TAG) .
+	docker build --build-arg BINARY=gateway --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE_REPO)/gateway:$(IMAGE_TAG) .
 
 .PHONY: demo
 demo: build ## run the whole path on this machine: Redis, gateway, agent replaying a real trace, a KEDA client
@@ -47,17 +52,17 @@ TRACES ?= $(wildcard ../shared/traces/*.csv)
 
 .PHONY: bench-forecast
 bench-forecast: ## backtest every model on every trace in ../shared/traces and print the summary table
-	$(GO) build -o $(BIN)/ ./agent
+	$(GOBUILD) -o $(BIN)/ ./agent
 	$(BIN)/agent backtest --model all --window 7d --horizon 60m --stride 15m $(addprefix --input ,$(TRACES))
 
 .PHONY: bench-scaling
 bench-scaling: ## simulate reactive KEDA, Kedastral and the oracle with --sweep on every trace in ../shared/traces and print the comparison
-	$(GO) build -o $(BIN)/ ./agent
+	$(GOBUILD) -o $(BIN)/ ./agent
 	$(BIN)/agent backtest --simulate --sweep --startup 3m $(addprefix --input ,$(TRACES))
 
 .PHONY: bench-sim-speed
 bench-sim-speed: ## time the simulation of 30 days of 1-minute data (the last 37 days of worldcup98, 7 of warmup) on one core
-	$(GO) build -o $(BIN)/ ./agent
+	$(GOBUILD) -o $(BIN)/ ./agent
 	{ head -n 1 ../shared/traces/worldcup98_1min.csv; tail -n $$((37*1440)) ../shared/traces/worldcup98_1min.csv; } > $(BIN)/wc37.csv
 	GOMAXPROCS=1 taskset -c 0 $(BIN)/agent backtest --simulate --progress=false --input $(BIN)/wc37.csv --warmup 7d
 

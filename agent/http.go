@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kedastral/kedastral/pkg/buildinfo"
 	"github.com/kedastral/kedastral/pkg/plan"
 )
 
@@ -88,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, w plan.Workload, replicasNow func() f
 	for _, s := range []string{stageFetch, stageStale, stageForecast, stagePublish} {
 		m.cycleErrors.WithLabelValues(s) // so that rate() works from the first error on
 	}
-	reg.MustRegister(m.predicted, m.upper, m.observed, m.generation, m.cycleDuration,
+	reg.MustRegister(buildinfo.Collector(), m.predicted, m.upper, m.observed, m.generation, m.cycleDuration,
 		m.cycleErrors, m.samplesRejected, m.superseded, m.accuracyMode, m.headroomFactor, m.exceedance, m.leadTime, m.leaseHeld,
 		forecastAge, desired)
 	return m

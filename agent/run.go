@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kedastral/kedastral/pkg/buildinfo"
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	"github.com/kedastral/kedastral/pkg/promsource"
@@ -36,7 +37,7 @@ calibrated. The gateway answers KEDA with the most replicas the plan asks for ov
 KEDASTRAL_LEAD_TIME (auto: measured pod start-up from kube-state-metrics). It serves /metrics,
 /healthz, /readyz, /plan and /status on KEDASTRAL_HTTP_ADDR.
 
-Usage: agent [--help]
+Usage: agent [--help | --version]
        agent backtest --input FILE.csv [flags]   (forecast accuracy; agent backtest --help)
        agent backtest --simulate --input FILE.csv [flags]
                                                  (scaling simulation; agent backtest --simulate --help)
@@ -61,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "-h", "-help", "--help", "help":
 			fmt.Fprint(stdout, usageHeader)
 			return envconf.Usage(stdout, envPrefix, &Config{})
+		case "-version", "--version", "version":
+			_, err := fmt.Fprintln(stdout, buildinfo.String("agent"))
+			return err
 		default:
 			return fmt.Errorf("unknown argument %q (the agent is configured by environment variables; see --help)", a)
 		}
@@ -141,7 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen on KEDASTRAL_HTTP_ADDR: %w", err)
 	}
 	srv := &http.Server{Handler: a.handler(reg), ReadHeaderTimeout: 5 * time.Second}
-	log.Info("agent started", "model", cfg.Model,
+	log.Info("agent started", "version", buildinfo.Version(), "model", cfg.Model,
 		"http", ln.Addr().String(), "step", cfg.Step, "interval", cfg.Interval, "horizon", cfg.Horizon)
 
 	// The cycle ends the group when a replay is exhausted, so it cancels the group's context;

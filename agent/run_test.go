@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kedastral/kedastral/pkg/buildinfo"
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/plan"
 	"github.com/kedastral/kedastral/pkg/planstore"
@@ -30,6 +31,19 @@ func TestRunHelp(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"--frobnicate"}, envconf.Map(nil), io.Discard, io.Discard); err == nil {
 		t.Error("run(--frobnicate) = nil, want an error")
+	}
+}
+
+// TestRunVersion: --version needs no configuration and names the build.
+func TestRunVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "-version", "version"} {
+		var out strings.Builder
+		if err := run(t.Context(), []string{arg}, envconf.Map(nil), &out, io.Discard); err != nil {
+			t.Fatalf("run(%s) = %v", arg, err)
+		}
+		if want := buildinfo.String("agent") + "\n"; out.String() != want {
+			t.Errorf("run(%s) printed %q, want %q", arg, out.String(), want)
+		}
 	}
 }
 

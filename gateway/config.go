@@ -141,6 +141,8 @@ The metric is named kedastral-<workload>-desired-replicas, with an AverageValue 
 its value is the replica count itself. When no trustworthy plan can be read, calls fail with
 Unavailable (never 0), so that the ScaledObject's fallback applies.
 
+Usage: gateway [--help] [--version]
+
 Configuration comes from the environment:
 
 `

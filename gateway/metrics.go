@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/kedastral/kedastral/pkg/buildinfo"
 	pb "github.com/kedastral/kedastral/proto/externalscaler"
 )
 
@@ -46,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.streams, m.planAge)
+	reg.MustRegister(buildinfo.Collector(), m.requests, m.duration, m.streams, m.planAge)
 	return m
 }
 

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/kedastral/kedastral/pkg/buildinfo"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	pb "github.com/kedastral/kedastral/proto/externalscaler"
 )
@@ -31,6 +32,7 @@ import (
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the problem is returned, and help is printed below
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return printHelp(stdout)
@@ -39,6 +41,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q: the gateway is configured through KEDASTRAL_* variables (see --help)", fs.Args())
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, buildinfo.String("gateway"))
+		return err
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -123,6 +129,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	hs.SetServingStatus(pb.ExternalScaler_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	ready.Store(true)
 	log.Info("serving",
+		slog.String("version", buildinfo.Version()),
 		slog.String("grpc", grpcLis.Addr().String()),
 		slog.String("http", httpLis.Addr().String()),
 		slog.String("redis", strings.Join(cfg.Addrs, ",")),

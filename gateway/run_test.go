@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/kedastral/kedastral/pkg/buildinfo"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	pb "github.com/kedastral/kedastral/proto/externalscaler"
 	"github.com/kedastral/kedastral/test/testserver"
@@ -41,6 +42,17 @@ func TestRunHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunVersion: --version needs no configuration and names the build.
+func TestRunVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"--version"}, func(string) string { return "" }, &out); err != nil {
+		t.Fatalf("run(--version) = %v, want nil", err)
+	}
+	if want := buildinfo.String("gateway") + "\n"; out.String() != want {
+		t.Errorf("run(--version) printed %q, want %q", out.String(), want)
 	}
 }
 
