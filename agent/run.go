@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kedastral/kedastral/pkg/buildinfo"
+	"github.com/kedastral/kedastral/pkg/capacity"
 	"github.com/kedastral/kedastral/pkg/envconf"
 	"github.com/kedastral/kedastral/pkg/planstore"
 	"github.com/kedastral/kedastral/pkg/promsource"
@@ -147,6 +148,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{Handler: a.handler(reg), ReadHeaderTimeout: 5 * time.Second}
 	log.Info("agent started", "version", buildinfo.Version(), "model", cfg.Model,
 		"http", ln.Addr().String(), "step", cfg.Step, "interval", cfg.Interval, "horizon", cfg.Horizon)
+	if ev := a.planner.Rules.Events; len(ev) > 0 {
+		// As understood, in one line, so that a user can check KEDASTRAL_EVENTS was read right.
+		log.Info("scheduled events", "count", len(ev), "events", capacity.FormatEvents(ev))
+	}
 
 	// The cycle ends the group when a replay is exhausted, so it cancels the group's context;
 	// the HTTP server then shuts down with it.

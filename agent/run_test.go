@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,10 +62,12 @@ func TestRunReplayToRedis(t *testing.T) {
 		"KEDASTRAL_REDIS_ADDR":     redis.Addr,
 		"KEDASTRAL_TARGET_PER_POD": "20",
 		"KEDASTRAL_HTTP_ADDR":      httpAddr,
+		"KEDASTRAL_EVENTS":         "name=sale start=2030-11-27T08:00:00+01:00 duration=6h multiplier=1.5",
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, envconf.Map(env), io.Discard, io.Discard) }()
+	var logs bytes.Buffer // written by the agent's one log handler, read after run returns
+	go func() { done <- run(ctx, nil, envconf.Map(env), io.Discard, &logs) }()
 
 	// Wait for a plan, and then for a newer one.
 	var st status
@@ -119,6 +122,10 @@ func TestRunReplayToRedis(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run() did not return within 10s of cancel")
+	}
+	// The events as the agent understood them, so that a user can check them.
+	if want := `"events":"name=sale start=2030-11-27T08:00:00+01:00 duration=6h0m0s multiplier=1.5"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("the log lacks %s:\n%s", want, logs.String())
 	}
 }
 

@@ -128,7 +128,7 @@ func parseEvent(text string) (Event, error) {
 	return e, errors.Join(errs...)
 }
 
-// FormatEvents is the inverse of ParseEvents, for logs and /status.
+// FormatEvents is the inverse of ParseEvents, for logs: the agent logs the events it read.
 func FormatEvents(events []Event) string {
 	parts := make([]string, len(events))
 	for i, e := range events {
@@ -136,8 +136,10 @@ func FormatEvents(events []Event) string {
 		if e.Name != "" {
 			fmt.Fprintf(&b, "name=%s ", e.Name)
 		}
-		// RFC3339Nano, so that a start with fractions of a second comes back unchanged.
-		fmt.Fprintf(&b, "start=%s duration=%s", e.Start.UTC().Format(time.RFC3339Nano), e.Duration)
+		// RFC3339Nano, so that a start with fractions of a second comes back unchanged, and in
+		// the start's own offset: in UTC, a start in year 0 east of Greenwich would fall in
+		// year -1, which RFC 3339 cannot write.
+		fmt.Fprintf(&b, "start=%s duration=%s", e.Start.Format(time.RFC3339Nano), e.Duration)
 		if e.Multiplier != 1 || e.MinReplicas == 0 { // an event needs one of the two to parse
 			fmt.Fprintf(&b, " multiplier=%s", strconv.FormatFloat(e.Multiplier, 'g', -1, 64))
 		}
