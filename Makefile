@@ -16,6 +16,8 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unk
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION)
 GOBUILD  := $(GO) build -ldflags "$(LDFLAGS)"
+# The helm that tests charts/kedastral, built from source by the Go toolchain (no other download).
+HELM_VERSION ?= v3.22.0
 
 .DEFAULT_GOAL := help
 
@@ -32,6 +34,13 @@ images: ## build the agent and gateway container images from Dockerfile (needs a
 	docker build --build-arg BINARY=agent --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE_REPO)/agent:$(IMAGE_TAG) .
 	docker build --build-arg BINARY=gateway --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE_REPO)/gateway:$(IMAGE_TAG) .
 
+$(BIN)/helm: ## build helm $(HELM_VERSION) into bin/, for the chart's tests
+	GOBIN=$(abspath $(BIN)) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+.PHONY: chart-files
+chart-files: ## copy manifests/alerts.yaml and dashboard.json into the Helm chart (Helm reads only files inside it)
+	cp manifests/alerts.yaml manifests/dashboard.json charts/kedastral/files/
+
 .PHONY: demo
 demo: build ## run the whole path on this machine: Redis, gateway, agent replaying a real trace, a KEDA client
 	$(BIN)/demo $(DEMO_FLAGS)
@@ -41,7 +50,7 @@ deps: ## install redis-server, prometheus and protoc when missing (Debian/Ubuntu
 	.ci/deps
 
 .PHONY: test
-test: deps proto-check lint ## the whole suite, against real redis-server and prometheus
+test: deps proto-check lint $(BIN)/helm ## the whole suite, against real redis-server and prometheus
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
 .PHONY: bench

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
 
@@ -102,36 +103,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, doc := range bytes.Split(b, []byte("\n---\n")) {
-			if len(bytes.TrimSpace(doc)) == 0 {
-				continue
-			}
-			var tm metav1.TypeMeta
-			if err := yaml.Unmarshal(doc, &tm); err != nil {
-				t.Fatalf("%s document %d: %v", f, i, err)
-			}
-			var obj any
-			switch tm.APIVersion + "/" + tm.Kind {
-			case "v1/Namespace":
-				obj = &corev1.Namespace{}
-			case "v1/Service":
-				obj = &corev1.Service{}
-			case "apps/v1/Deployment":
-				obj = &appsv1.Deployment{}
-			case "policy/v1/PodDisruptionBudget":
-				obj = &policyv1.PodDisruptionBudget{}
-			case "keda.sh/v1alpha1/ScaledObject":
-				obj = &scaledObject{}
-			case "monitoring.coreos.com/v1/PrometheusRule":
-				obj = &prometheusRule{}
-			default:
-				t.Fatalf("%s document %d: no test type for %s %s; add one", f, i, tm.APIVersion, tm.Kind)
-			}
-			if err := yaml.UnmarshalStrict(doc, obj); err != nil {
-				t.Errorf("%s document %d (%s): %v", f, i, tm.Kind, err)
-				continue
-			}
-			kinds[tm.Kind]++
+		for _, obj := range decodeStrictly(t, f, b) {
+			kinds[kindOf(obj)]++
 			switch o := obj.(type) {
 			case *appsv1.Deployment:
 				if o.Name == "kedastral-gateway" {
@@ -206,6 +179,52 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	if scaledObj.Spec.Fallback == nil {
 		t.Error("ScaledObject has no fallback: a gateway error would leave the HPA without a value")
 	}
+}
+
+// decodeStrictly decodes every YAML document in b (from name) into its API type, refusing
+// unknown and duplicate fields, and returns them in order. A kind with no test type fails t.
+func decodeStrictly(t *testing.T, name string, b []byte) []any {
+	t.Helper()
+	var objs []any
+	for i, doc := range bytes.Split(b, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(bytes.TrimPrefix(doc, []byte("---\n")))) == 0 {
+			continue
+		}
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			t.Fatalf("%s document %d: %v", name, i, err)
+		}
+		var obj any
+		switch tm.APIVersion + "/" + tm.Kind {
+		case "v1/Namespace":
+			obj = &corev1.Namespace{}
+		case "v1/Service":
+			obj = &corev1.Service{}
+		case "v1/ConfigMap":
+			obj = &corev1.ConfigMap{}
+		case "apps/v1/Deployment":
+			obj = &appsv1.Deployment{}
+		case "policy/v1/PodDisruptionBudget":
+			obj = &policyv1.PodDisruptionBudget{}
+		case "keda.sh/v1alpha1/ScaledObject":
+			obj = &scaledObject{}
+		case "monitoring.coreos.com/v1/PrometheusRule":
+			obj = &prometheusRule{}
+		default:
+			t.Fatalf("%s document %d: no test type for %s %s; add one", name, i, tm.APIVersion, tm.Kind)
+		}
+		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			t.Errorf("%s document %d (%s): %v", name, i, tm.Kind, err)
+			continue
+		}
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
+// kindOf is the Kind of a decoded object (every type decodeStrictly returns has TypeMeta).
+func kindOf(obj any) string {
+	return obj.(interface{ GetObjectKind() schema.ObjectKind }).GetObjectKind().GroupVersionKind().Kind
 }
 
 // TestAlerts checks alerts.yaml with the real promtool: the rules parse and their PromQL is
