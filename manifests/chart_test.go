@@ -14,22 +14,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kedastral/kedastral/test/testserver"
 )
 
 const chartDir = "../charts/kedastral"
 
-// helm runs the helm binary `make test` installs in bin/ (or one in PATH) and returns its
-// standard output.
+// helm runs helm (testserver.Helm) and returns its standard output.
 func helm(t *testing.T, args ...string) ([]byte, error) {
 	t.Helper()
-	bin := "../bin/helm"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("helm"); err != nil {
-			t.Fatalf("helm is neither in bin/ nor in PATH (make test installs it: make bin/helm): %v", err)
-		}
-	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(testserver.Helm(t), args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, &helmError{args: args, err: err, stderr: stderr.String()}

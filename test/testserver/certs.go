@@ -47,8 +47,8 @@ func NewCA(t testing.TB, name string) CA {
 }
 
 // Issue returns a PEM certificate signed by ca and its PEM key: a server certificate for
-// localhost and 127.0.0.1, or with client, a client certificate.
-func (ca CA) Issue(t testing.TB, client bool) (certPEM, keyPEM []byte) {
+// localhost, 127.0.0.1 and dnsNames, or with client, a client certificate.
+func (ca CA) Issue(t testing.TB, client bool, dnsNames ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -58,7 +58,7 @@ func (ca CA) Issue(t testing.TB, client bool) (certPEM, keyPEM []byte) {
 		SerialNumber: big.NewInt(serial.Add(1)), Subject: pkix.Name{CommonName: "localhost"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames: append([]string{"localhost"}, dnsNames...), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
 	if client {
 		tmpl.Subject.CommonName, tmpl.ExtKeyUsage = "client", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
