@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kedastral/kedastral/test/testserver"
@@ -223,6 +226,32 @@ func TestChartEverything(t *testing.T) {
 	if re.Type != "prometheus" || re.Metadata["query"] != aenv["KEDASTRAL_QUERY"] ||
 		re.Metadata["threshold"] != aenv["KEDASTRAL_TARGET_PER_POD"] || re.Metadata["serverAddress"] != aenv["KEDASTRAL_PROMETHEUS_URL"] {
 		t.Errorf("reactive trigger %+v, want prometheus on the agent's query, target and server", re)
+	}
+
+	// The PodMonitor scrapes the gateway and the agent (else the alerts have no data): it
+	// selects their pods, in their namespaces, at a port they serve /metrics on.
+	pm := get[*podMonitor](t, r, "PodMonitor kedastral/kedastral")
+	if len(pm.Spec.PodMetricsEndpoints) != 1 || pm.Spec.PodMetricsEndpoints[0].Path != "/metrics" || pm.Labels["release"] != "prom" {
+		t.Fatalf("PodMonitor %+v, want one /metrics endpoint and the labels of podMonitor.labels", pm)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&pm.Spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*appsv1.Deployment{gw, app} {
+		c := d.Spec.Template.Spec.Containers[0]
+		if !sel.Matches(labels.Set(d.Spec.Template.Labels)) || !slices.Contains(pm.Spec.NamespaceSelector.MatchNames, d.Namespace) {
+			t.Errorf("the PodMonitor (%s in %v) does not select %s/%s", sel, pm.Spec.NamespaceSelector.MatchNames, d.Namespace, d.Name)
+		}
+		served := false
+		for _, p := range c.Ports {
+			if p.Name == pm.Spec.PodMetricsEndpoints[0].Port && envOf(c)["KEDASTRAL_HTTP_ADDR"] == fmt.Sprintf(":%d", p.ContainerPort) {
+				served = true
+			}
+		}
+		if !served {
+			t.Errorf("%s: no container port %q on KEDASTRAL_HTTP_ADDR %q, where /metrics is served", d.Name, pm.Spec.PodMetricsEndpoints[0].Port, envOf(c)["KEDASTRAL_HTTP_ADDR"])
+		}
 	}
 
 	// The alerts and the dashboard are manifests/' own.

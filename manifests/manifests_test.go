@@ -63,6 +63,25 @@ type scaledObject struct {
 	} `json:"spec"`
 }
 
+// podMonitor is the Prometheus Operator's monitoring.coreos.com/v1 PodMonitor, the fields the
+// chart sets.
+type podMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Selector          metav1.LabelSelector `json:"selector"`
+		NamespaceSelector struct {
+			Any        bool     `json:"any,omitempty"`
+			MatchNames []string `json:"matchNames,omitempty"`
+		} `json:"namespaceSelector"`
+		PodMetricsEndpoints []struct {
+			Port     string `json:"port"`
+			Path     string `json:"path,omitempty"`
+			Interval string `json:"interval,omitempty"`
+		} `json:"podMetricsEndpoints"`
+	} `json:"spec"`
+}
+
 // prometheusRule is the Prometheus Operator's monitoring.coreos.com/v1 PrometheusRule, whose spec
 // is a Prometheus rules file.
 type prometheusRule struct {
@@ -210,6 +229,8 @@ func decodeStrictly(t *testing.T, name string, b []byte) []any {
 			obj = &scaledObject{}
 		case "monitoring.coreos.com/v1/PrometheusRule":
 			obj = &prometheusRule{}
+		case "monitoring.coreos.com/v1/PodMonitor":
+			obj = &podMonitor{}
 		default:
 			t.Fatalf("%s document %d: no test type for %s %s; add one", name, i, tm.APIVersion, tm.Kind)
 		}

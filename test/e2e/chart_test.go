@@ -110,7 +110,6 @@ func TestChartWiring(t *testing.T) {
 		t.Fatalf("the gateway mounts Secret gateway-tls %d times, want once", len(mounts))
 	}
 
-	exp.set(30)
 	testserver.WaitForValue(t, promURL, "e2e_load", 30)
 	startProc(t, gatewayBin, localEnv(t, gw.Spec.Template.Spec.Containers[0], local, mounts)...)
 	startProc(t, agentBin, localEnv(t, agent.Spec.Template.Spec.Containers[0], local, nil)...)
