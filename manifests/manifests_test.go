@@ -3,6 +3,7 @@ package manifests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
@@ -116,6 +118,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		app       *appsv1.Deployment
 		scaledObj *scaledObject
 		services  = map[string]*corev1.Service{}
+		monitors  []*podMonitor
 	)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -138,6 +141,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 				services[o.Namespace+"/"+o.Name] = o
 			case *scaledObject:
 				scaledObj = o
+			case *podMonitor:
+				monitors = append(monitors, o)
 			}
 		}
 	}
@@ -198,6 +203,50 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	if scaledObj.Spec.Fallback == nil {
 		t.Error("ScaledObject has no fallback: a gateway error would leave the HPA without a value")
 	}
+
+	// The PodMonitors scrape the gateway and the agent, at the port each serves /metrics on.
+	for _, d := range []struct {
+		dep       *appsv1.Deployment
+		container string
+	}{{gateway, "gateway"}, {app, "kedastral-agent"}} {
+		if !scraped(t, monitors, d.dep, d.container) {
+			t.Errorf("no PodMonitor scrapes container %s of %s/%s at its KEDASTRAL_HTTP_ADDR port", d.container, d.dep.Namespace, d.dep.Name)
+		}
+	}
+}
+
+// scraped reports whether a PodMonitor in the Deployment's namespace selects its pods at the
+// container's port that KEDASTRAL_HTTP_ADDR listens on.
+func scraped(t *testing.T, monitors []*podMonitor, d *appsv1.Deployment, container string) bool {
+	t.Helper()
+	for _, m := range monitors {
+		sel, err := metav1.LabelSelectorAsSelector(&m.Spec.Selector)
+		if err != nil {
+			t.Fatalf("PodMonitor %s: %v", m.Name, err)
+		}
+		if m.Namespace != d.Namespace || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name != container {
+				continue
+			}
+			addr := ""
+			for _, e := range c.Env {
+				if e.Name == "KEDASTRAL_HTTP_ADDR" {
+					addr = e.Value
+				}
+			}
+			for _, p := range c.Ports {
+				for _, ep := range m.Spec.PodMetricsEndpoints {
+					if ep.Port == p.Name && ep.Path == "/metrics" && addr == fmt.Sprintf(":%d", p.ContainerPort) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // decodeStrictly decodes every YAML document in b (from name) into its API type, refusing
