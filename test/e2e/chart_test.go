@@ -63,13 +63,13 @@ func TestChartWiring(t *testing.T) {
 		t.Fatalf("helm template: %v", err)
 	}
 	objs := decodeRendered(t, out)
-	gw := objs.deployment(t, "kedastral/kedastral-gateway")
-	agent := objs.deployment(t, "shop/kedastral-agent-api")
-	gwSvc := objs.service(t, "kedastral/kedastral-gateway")
-	redisSvc := objs.service(t, "kedastral/kedastral-redis")
-	so, ok := objs.scaledObjects["shop/api"]
-	if !ok || len(so.Spec.Triggers) != 2 {
-		t.Fatalf("the chart renders no ScaledObject shop/api with two triggers: %+v", so)
+	gw := lookup(t, objs.deployments, "Deployment", "kedastral/kedastral-gateway")
+	agent := lookup(t, objs.deployments, "Deployment", "shop/kedastral-agent-api")
+	gwSvc := lookup(t, objs.services, "Service", "kedastral/kedastral-gateway")
+	redisSvc := lookup(t, objs.services, "Service", "kedastral/kedastral-redis")
+	so := lookup(t, objs.scaledObjects, "ScaledObject", "shop/api")
+	if len(so.Spec.Triggers) != 2 {
+		t.Fatalf("ScaledObject shop/api has triggers %+v, want Kedastral's and the reactive one", so.Spec.Triggers)
 	}
 	ext, reactive := so.Spec.Triggers[0], so.Spec.Triggers[1]
 
@@ -269,20 +269,12 @@ func decodeRendered(t *testing.T, out []byte) renderedObjects {
 	return r
 }
 
-func (r renderedObjects) deployment(t *testing.T, key string) *appsv1.Deployment {
+// lookup returns the rendered object of the kind at key (namespace/name), failing t without one.
+func lookup[T any](t *testing.T, objs map[string]T, kind, key string) T {
 	t.Helper()
-	d, ok := r.deployments[key]
+	o, ok := objs[key]
 	if !ok {
-		t.Fatalf("the chart renders no Deployment %s", key)
+		t.Fatalf("the chart renders no %s %s", kind, key)
 	}
-	return d
-}
-
-func (r renderedObjects) service(t *testing.T, key string) *corev1.Service {
-	t.Helper()
-	s, ok := r.services[key]
-	if !ok {
-		t.Fatalf("the chart renders no Service %s", key)
-	}
-	return s
+	return o
 }
