@@ -304,6 +304,19 @@ func TestChartRefusesBadValues(t *testing.T) {
 			args: []string{"--set", "agents[0].query=up"},
 			want: "agents[0].workload is required",
 		},
+		// values.schema.json: a misspelt or mistyped value is named, not ignored.
+		"misspelt value": {
+			args: []string{"--set", "agent.workload=api"},
+			want: "additional properties 'agent' not allowed",
+		},
+		"target per pod not a number": {
+			args: []string{"--set", "agents[0].workload=api", "--set", "agents[0].targetPerPod=fifty"},
+			want: "/agents/0/targetPerPod': got string, want number",
+		},
+		"a variable that is not Kedastral's": {
+			args: []string{"--set", "gateway.env.LOG_LEVEL=debug"},
+			want: "invalid propertyName 'LOG_LEVEL'",
+		},
 		"ScaledObject without a fallback": {
 			args: append(slices.Clone(agent), "--set", "agents[0].scaledObject.enabled=true", "--set", "agents[0].scaledObject.maxReplicaCount=10"),
 			want: "agents[0].scaledObject.fallbackReplicas is required (agent api)",
