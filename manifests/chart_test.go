@@ -12,8 +12,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
@@ -215,6 +218,16 @@ func TestChartEverything(t *testing.T) {
 	so := get[*scaledObject](t, r, "ScaledObject shop/checkout")
 	if len(so.Spec.Triggers) != 2 || so.Spec.Fallback == nil || so.Spec.ScaleTargetRef.Name != "checkout" {
 		t.Fatalf("ScaledObject %+v, want two triggers and a fallback for Deployment checkout", so.Spec)
+	}
+	// The HPA's behavior reaches KEDA as given (decoded strictly as autoscaling/v2).
+	window, tolerance := int32(600), resource.MustParse("0.02")
+	behavior := &autoscalingv2.HorizontalPodAutoscalerBehavior{
+		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window},
+		ScaleUp:   &autoscalingv2.HPAScalingRules{Tolerance: &tolerance},
+	}
+	if a := so.Spec.Advanced; a == nil || a.HorizontalPodAutoscalerConfig == nil ||
+		!equality.Semantic.DeepEqual(a.HorizontalPodAutoscalerConfig.Behavior, behavior) {
+		t.Errorf("ScaledObject advanced %+v, want the HPA behavior of the values (scale-down window 600s, scale-up tolerance 0.02)", a)
 	}
 	gwSvc := get[*corev1.Service](t, r, "Service kedastral/kedastral-gateway")
 	ext, re := so.Spec.Triggers[0], so.Spec.Triggers[1]
