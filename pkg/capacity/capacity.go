@@ -225,6 +225,17 @@ func lastObserved(history series.Series) float64 {
 	return math.NaN()
 }
 
+// multiplier is the product of the multipliers of the events during [t, t+step).
+func (r Rules) multiplier(t time.Time, step time.Duration) float64 {
+	m := 1.0
+	for _, e := range r.Events {
+		if e.overlaps(t, t.Add(step)) {
+			m *= e.Multiplier
+		}
+	}
+	return m
+}
+
 // replicas applies the rules of FromForecast. It is the pure heart of the planner.
 func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Forecast, last float64, prev *plan.Plan, status AccuracyStatus) []int32 {
 	pol, r := pl.Policy, pl.Rules
@@ -234,6 +245,7 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 	// need[i] is the load step i is sized for: the forecast, or in fallback the last observed
 	// value, × headroom × the guard's factor × the multiplier of any event then.
 	need := make([]float64, n)
+	mult := make([]float64, n) // the events' multiplier at each step
 	for i := range need {
 		v := fc.Upper[i]
 		switch {
@@ -242,14 +254,9 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 		case r.Basis == BasisPoint:
 			v = fc.Point[i]
 		}
-		v *= pol.Headroom * status.Factor
 		t := start.Add(time.Duration(i) * step)
-		for _, e := range r.Events {
-			if e.overlaps(t, t.Add(step)) {
-				v *= e.Multiplier
-			}
-		}
-		need[i] = v
+		mult[i] = r.multiplier(t, step)
+		need[i] = v * pol.Headroom * status.Factor * mult[i]
 	}
 
 	out := make([]int32, n)
@@ -278,11 +285,15 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 				before = v
 			}
 		}
+		// The bound on growth is the forecast's: an event that starts multiplies it too, for it
+		// is known, not guessed.
+		multBefore := r.multiplier(start.Add(-step), step)
 		for i := range out {
-			up := int32(min(float64(pol.MaxReplicas), math.Ceil(float64(max(before, 1))*r.UpMaxFactor)))
+			growth := r.UpMaxFactor * max(1, mult[i]/multBefore)
+			up := int32(min(float64(pol.MaxReplicas), math.Ceil(float64(max(before, 1))*growth)))
 			down := int32(math.Ceil(float64(before) * (1 - r.DownMaxFraction)))
 			out[i] = min(max(out[i], down), up)
-			before = out[i]
+			before, multBefore = out[i], mult[i]
 		}
 	}
 

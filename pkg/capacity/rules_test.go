@@ -94,6 +94,24 @@ func TestRules(t *testing.T) {
 			},
 			upper: []float64{10, 10, 10, 10, 10, 10, 10, 10}, want: []int32{1, 1, 3, 3, 1, 9, 9, 1},
 		},
+		"an event's multiplier is not held back by the bound on growth": {
+			pol: func(p *plan.Policy) { p.MaxReplicas = 1000 },
+			rules: func(r *Rules) {
+				r.UpMaxFactor = 4
+				r.Events = []Event{{Name: "sale", Start: t0.Add(3 * time.Minute), Duration: time.Hour, Multiplier: 10}}
+			},
+			// 100 at once when the sale starts (not 40, then 100); the forecast's own growth
+			// stays bounded during it (×4 from 100 would allow 400; 300 is asked).
+			upper: []float64{100, 100, 100, 100, 100, 300, 300}, last: 100, want: []int32{10, 10, 10, 100, 100, 300, 300},
+		},
+		"during an event, the forecast's own growth is still bounded": {
+			pol: func(p *plan.Policy) { p.MaxReplicas = 1000 },
+			rules: func(r *Rules) {
+				r.UpMaxFactor = 2
+				r.Events = []Event{{Name: "sale", Start: t0.Add(time.Minute), Duration: time.Hour, Multiplier: 2}}
+			},
+			upper: []float64{100, 100, 1000, 1000}, last: 100, want: []int32{10, 20, 40, 80}, // ×2 event, then ×2 per step
+		},
 		"events apply in fallback too": {
 			rules: func(r *Rules) {
 				r.Events = []Event{{Start: t0, Duration: time.Minute, MinReplicas: 7, Multiplier: 1},
