@@ -167,8 +167,14 @@ func (c Config) validate(failed map[string]bool) []error {
 		errs = append(errs, err)
 	} else if auto && c.ReplayFile != "" {
 		add("KEDASTRAL_LEAD_TIME=auto measures pod start-up in Prometheus: it needs KEDASTRAL_PROMETHEUS_URL, not a replay")
-	} else if (lead < 0 || lead > c.Horizon) && loaded("HORIZON") {
-		add("KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got %v, horizon %v)", lead, c.Horizon)
+	} else if (lead <= 0 || lead > c.Horizon) && loaded("HORIZON") {
+		add("KEDASTRAL_LEAD_TIME must be in (0, KEDASTRAL_HORIZON]: pod start-up plus KEDA's polling and the HPA's sync, 3m is typical (got %v, horizon %v)", lead, c.Horizon)
+	}
+	if c.Interval > 0 && c.Horizon < 2*c.Interval && loaded("INTERVAL", "HORIZON") {
+		add("KEDASTRAL_HORIZON must be at least twice KEDASTRAL_INTERVAL: a plan is valid for at most the horizon and the next comes an interval later (got %v, interval %v)", c.Horizon, c.Interval)
+	}
+	if c.Step > 0 && c.MaxStaleness > 0 && c.MaxStaleness <= c.Step && loaded("STEP", "MAX_STALENESS") {
+		add("KEDASTRAL_MAX_STALENESS must be longer than KEDASTRAL_STEP: the newest point on the step's grid is up to a step old (got %v, step %v)", c.MaxStaleness, c.Step)
 	}
 	if c.ScalingDelay < 0 && loaded("SCALING_DELAY") {
 		add("KEDASTRAL_SCALING_DELAY must be >= 0 (got %v)", c.ScalingDelay)

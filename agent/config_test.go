@@ -103,7 +103,21 @@ func TestLoadConfigErrors(t *testing.T) {
 		},
 		"lead time beyond horizon": {
 			set:  map[string]string{"KEDASTRAL_LEAD_TIME": "1h"},
-			want: []string{"KEDASTRAL_LEAD_TIME must be in [0, KEDASTRAL_HORIZON] (got 1h0m0s, horizon 30m0s)"},
+			want: []string{"KEDASTRAL_LEAD_TIME must be in (0, KEDASTRAL_HORIZON]", "(got 1h0m0s, horizon 30m0s)"},
+		},
+		// A zero lead would also make the accuracy guard judge the forecast made 3m ahead (its
+		// default) rather than the one capacity was ordered on.
+		"lead time zero": {
+			set:  map[string]string{"KEDASTRAL_LEAD_TIME": "0s"},
+			want: []string{"KEDASTRAL_LEAD_TIME must be in (0, KEDASTRAL_HORIZON]", "(got 0s, horizon 30m0s)"},
+		},
+		"interval too long for the horizon: plans would expire before the next": {
+			set:  map[string]string{"KEDASTRAL_INTERVAL": "10m", "KEDASTRAL_HORIZON": "15m", "KEDASTRAL_LEAD_TIME": "3m"},
+			want: []string{"KEDASTRAL_HORIZON must be at least twice KEDASTRAL_INTERVAL", "(got 15m0s, interval 10m0s)"},
+		},
+		"staleness limit within one step: every other cycle would be stale": {
+			set:  map[string]string{"KEDASTRAL_STEP": "10m", "KEDASTRAL_HORIZON": "1h", "KEDASTRAL_MAX_STALENESS": "5m"},
+			want: []string{"KEDASTRAL_MAX_STALENESS must be longer than KEDASTRAL_STEP", "(got 5m0s, step 10m0s)"},
 		},
 		"planner rules, every problem at once": {
 			set: map[string]string{
@@ -217,4 +231,24 @@ func TestREADMEDocumentsEveryMetric(t *testing.T) {
 		newMetrics(reg, plan.Workload{Namespace: "shop", Name: "api"}, func() float64 { return 0 })
 	})
 	testserver.CheckREADMEMetrics(t, "../README.md", "kedastral_", names, "kedastral_gateway_")
+}
+
+// TestEveryAcceptedQuantilePlans: a quantile loadConfig accepts builds a planner, accuracy guard
+// included (a low one once made the guard's default rates clash and the agent stop at start).
+func TestEveryAcceptedQuantilePlans(t *testing.T) {
+	for _, q := range []string{"0.51", "0.6", "0.7", "0.75", "0.9", "0.99"} {
+		env := baseEnv()
+		env["KEDASTRAL_QUANTILE"] = q
+		c, err := loadConfig(envconf.Map(env))
+		if err != nil {
+			t.Fatalf("KEDASTRAL_QUANTILE=%s: loadConfig() = %v", q, err)
+		}
+		model, err := forecast.New("naive", forecast.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.planner(model); err != nil {
+			t.Errorf("KEDASTRAL_QUANTILE=%s: planner() = %v", q, err)
+		}
+	}
 }

@@ -53,7 +53,8 @@ type AccuracyConfig struct {
 	// 2 × (1 − Quantile): twice the calibrated rate.
 	WidenAbove float64
 	// FallbackAbove is the exceedance rate at or above which the plan falls back to the
-	// reactive floor. Default 0.5: the "upper" band is no better than a median.
+	// reactive floor. Default 0.5: the "upper" band is no better than a median; for a quantile
+	// of 0.75 or less, whose widening rate is already 0.5 or more, halfway from that rate to 1.
 	FallbackAbove float64
 	// MaxWiden caps the headroom factor. Default 2.
 	MaxWiden float64
@@ -74,6 +75,9 @@ func (c AccuracyConfig) withDefaults() AccuracyConfig {
 	}
 	if c.FallbackAbove == 0 {
 		c.FallbackAbove = 0.5
+		if c.WidenAbove >= 0.5 {
+			c.FallbackAbove = (1 + c.WidenAbove) / 2
+		}
 	}
 	if c.MaxWiden == 0 {
 		c.MaxWiden = 2

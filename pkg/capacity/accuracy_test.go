@@ -126,3 +126,30 @@ func TestAccuracyConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestAccuracyDefaultsFitEveryQuantile: the default rates suit any quantile the agent accepts.
+// For a low quantile the default widening rate 2 × (1 − q) reaches 0.5, the usual fallback
+// rate, and the fallback rate moves up with it.
+func TestAccuracyDefaultsFitEveryQuantile(t *testing.T) {
+	tests := map[string]struct {
+		q             float64
+		widen, fallTo float64
+	}{
+		"p90: twice 10 %, fallback at a median": {q: 0.9, widen: 0.2, fallTo: 0.5},
+		"p80":                                   {q: 0.8, widen: 0.4, fallTo: 0.5},
+		"p75: widening at 0.5, fallback above":  {q: 0.75, widen: 0.5, fallTo: 0.75},
+		"p60":                                   {q: 0.6, widen: 0.8, fallTo: 0.9},
+		"p51":                                   {q: 0.51, widen: 0.98, fallTo: 0.99},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := NewAccuracy(AccuracyConfig{Quantile: tc.q}); err != nil {
+				t.Fatalf("NewAccuracy(quantile %v) = %v, want the defaults to fit", tc.q, err)
+			}
+			c := AccuracyConfig{Quantile: tc.q}.withDefaults()
+			if math.Abs(c.WidenAbove-tc.widen) > 1e-9 || math.Abs(c.FallbackAbove-tc.fallTo) > 1e-9 {
+				t.Errorf("defaults widen %v, fallback %v; want %v, %v", c.WidenAbove, c.FallbackAbove, tc.widen, tc.fallTo)
+			}
+		})
+	}
+}
