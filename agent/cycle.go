@@ -411,6 +411,12 @@ func (a *agent) measureLead(ctx context.Context) {
 	a.leadAt = time.Now()
 	current := a.planner.Policy.LeadTime.D()
 	times, err := a.startup.StartupTimes(ctx, a.cfg.startupQuery(), time.Time{})
+	if err != nil && len(times) > 0 {
+		// The server warned (a partial answer from Thanos or Mimir, say) but the times are
+		// valid: use them, and say so.
+		a.log.Warn("measured pod start-up with warnings from Prometheus", "err", err)
+		err = nil
+	}
 	var p90 time.Duration
 	if err == nil {
 		p90, err = promsource.StartupQuantile(times, 0.9)

@@ -337,6 +337,11 @@ func TestCycleMeasuresLeadTime(t *testing.T) {
 			startup:  &fakeStartup{times: []time.Duration{30e9, 35e9, 40e9, 45e9, 50e9, 55e9, 60e9, 65e9, 70e9, 75e9}},
 			wantLead: 115 * time.Second,
 		},
+		"start-ups that came with server warnings are used": {
+			startup: &fakeStartup{times: []time.Duration{30e9, 35e9, 40e9, 45e9, 50e9, 55e9, 60e9, 65e9, 70e9, 75e9},
+				err: &promsource.WarningsError{Query: "q", Warnings: []string{"partial response"}}},
+			wantLead: 115 * time.Second,
+		},
 		"a failed measurement keeps the configured lead": {
 			startup:  &fakeStartup{err: errors.New("no kube-state-metrics")},
 			wantLead: 2 * time.Minute,
