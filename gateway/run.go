@@ -178,7 +178,12 @@ func serveGRPC(ctx context.Context, gs *grpc.Server, lis net.Listener, timeout t
 		gs.Stop()
 		<-stopped
 	}
-	return <-served // nil once Stop or GracefulStop has run
+	// nil once Stop or GracefulStop has run, or ErrServerStopped when that happened before Serve
+	// began (a shutdown during start-up): either way a clean stop.
+	if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("serve gRPC: %w", err)
+	}
+	return nil
 }
 
 // serveHTTP serves until ctx ends and after closes, then shuts down within timeout.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -212,4 +213,20 @@ func (l *logLines) wait(t *testing.T, msg string, done <-chan error) map[string]
 	}
 	t.Fatalf("run() did not log %q within 10s", msg)
 	return nil
+}
+
+// TestServeGRPCStoppedBeforeServing: a shutdown that arrives while the gateway is starting (a
+// pod deleted as it starts) is a clean stop, however the stop and Serve interleave.
+func TestServeGRPCStoppedBeforeServing(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 50 {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := serveGRPC(ctx, grpc.NewServer(), lis, time.Second, func() {}); err != nil {
+			t.Fatalf("serveGRPC after a shutdown during start-up = %v, want nil", err)
+		}
+	}
 }

@@ -293,19 +293,21 @@ func (s *scaler) checkExists(ctx context.Context, t target) error {
 const knownTTL = 30 * time.Second
 
 // knownWorkloads describes the workloads that have plans, for a NotFound message, listing them
-// at most once per knownTTL (a failed listing too: it is only a hint).
+// at most once per knownTTL. The listing is shared by every caller, so it runs on its own
+// deadline rather than on the context of the caller who happened to ask first (a client that
+// hangs up must not leave "context canceled" as everyone's hint), and a failed one is not kept.
 func (s *scaler) knownWorkloads(ctx context.Context) string {
 	s.known.mu.Lock()
 	defer s.known.mu.Unlock()
 	if now := s.now(); s.known.text != "" && now.Sub(s.known.at) < knownTTL && !now.Before(s.known.at) {
 		return s.known.text
 	}
-	lctx, cancel := context.WithTimeout(ctx, s.timeout)
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	var known string
 	switch ws, lerr := s.plans.List(lctx); {
 	case lerr != nil:
-		known = fmt.Sprintf("the existing plans could not be listed: %v", s.timedOut(ctx, lerr))
+		return fmt.Sprintf("the existing plans could not be listed: %v", s.timedOut(context.Background(), lerr))
 	case len(ws) == 0:
 		known = "no workload has a plan yet: is an agent running and writing to this Redis and prefix?"
 	default:

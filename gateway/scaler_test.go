@@ -624,3 +624,17 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 	})
 }
+
+// TestNotFoundHintOutlivesItsCaller: the workload list is shared by every NotFound answer, so a
+// caller who hangs up while it is being made must not leave "context canceled" as the hint for
+// the next 30 seconds.
+func TestNotFoundHintOutlivesItsCaller(t *testing.T) {
+	g := startGateway(t, time.Hour)
+	g.put(t, testPlan("api", 1, 1))
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	g.scaler.knownWorkloads(gone)
+	if got := g.scaler.knownWorkloads(t.Context()); !strings.Contains(got, "shop/api") {
+		t.Errorf("hint after a caller that hung up = %q, want the workloads with plans (shop/api)", got)
+	}
+}
