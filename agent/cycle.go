@@ -209,7 +209,7 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 	a.logFit()
 	a.logAccuracy()
 	wall := toWall(a.clock, p)
-	err = a.store.Put(ctx, wall, a.clock.Real(a.cfg.validity()))
+	err = a.store.Put(ctx, wall, a.clock.Real(a.cfg.validity())+keepExpired)
 	if errors.Is(err, planstore.ErrStale) {
 		// Another agent for this workload (the app's next replica) stored a newer plan made
 		// from the same metric: that is the plan the gateway should serve, so nothing failed.
@@ -224,6 +224,11 @@ func (a *agent) cycle(ctx context.Context) (err error) {
 	a.published(wall)
 	return fetchErr
 }
+
+// keepExpired is how long a plan stays in Redis after it expires. Meanwhile the gateway answers
+// that the plan expired, and when (the agent stopped publishing), rather than that the workload
+// has none, which reads like a misspelt trigger.
+const keepExpired = time.Hour
 
 // standingBy takes or renews the workload's lease and reports whether another agent holds it.
 // When Redis cannot be asked, the agent plans: a lease nobody can check must not stop the only

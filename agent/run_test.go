@@ -98,6 +98,10 @@ func TestRunReplayToRedis(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plan not in Redis: %v", err)
 	}
+	// Kept past its expiry, so that the gateway can say it expired rather than that there is none.
+	if ttl, err := rdb.PTTL(t.Context(), planstore.New(rdb, "").Key(p.Workload)).Result(); err != nil || ttl <= time.Until(p.ValidUntil)+keepExpired-time.Minute {
+		t.Errorf("plan key TTL %v, %v; want about %v past its expiry at %v", ttl, err, keepExpired, p.ValidUntil)
+	}
 	// Published in wall time: a 1-minute step replayed at 600× is 100ms.
 	if p.Step.D() != 100*time.Millisecond || p.Policy.LeadTime.D() != 300*time.Millisecond || p.GeneratedAt.Before(time.Now().Add(-time.Minute)) {
 		t.Errorf("plan step %v, lead %v, generated %v: want 100ms, 300ms and a wall-clock time", p.Step.D(), p.Policy.LeadTime.D(), p.GeneratedAt)
