@@ -277,8 +277,12 @@ func (r backtestReport) writeText(w io.Writer) error {
 				fit = fmt.Sprintf("%.1f", res.FitSeconds*1000)
 				pred = fmt.Sprintf("%.3f", res.PredictSeconds*1000)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.1f\t%.4g\t%.4g\t%.3f\t%.3f\t%s\t%s\t\n", name, shortDuration(st.Lead),
-				st.MASE, st.SMAPE, st.MAE, st.RMSE, st.Coverage, st.Pinball, fit, pred)
+			mase, pin := fmt.Sprintf("%.3f", st.MASE), fmt.Sprintf("%.3f", st.Pinball)
+			if st.Scaled == 0 {
+				mase, pin = "n/a", "n/a" // every window was flat: no error to scale by
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.4g\t%.4g\t%.3f\t%s\t%s\t%s\t\n", name, shortDuration(st.Lead),
+				mase, st.SMAPE, st.MAE, st.RMSE, st.Coverage, pin, fit, pred)
 		}
 	}
 	return tw.Flush()

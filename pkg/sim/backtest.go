@@ -70,6 +70,10 @@ type Stats struct {
 	Lead time.Duration `json:"lead"`
 	// N is the number of forecasts scored (origins whose actual at this lead was present).
 	N int `json:"n"`
+	// Scaled is how many of them MASE and Pinball average over: those whose window had an
+	// in-sample error to scale by (a window that never changed has none). With none, MASE and
+	// Pinball are 0 and mean nothing.
+	Scaled int `json:"scaled"`
 	// MASE is the mean absolute error scaled, origin by origin, by the in-sample one-day
 	// seasonal-naive mean absolute error of the window the model saw (one-step naive when the
 	// window is shorter than two days). Below 1: better than that baseline was in-sample.
@@ -134,7 +138,7 @@ func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Mo
 	}
 
 	type acc struct {
-		n, covered              int
+		n, scaled, covered      int
 		ase, smape, ae, se, pin float64
 	}
 	accs := make([]acc, len(leads))
@@ -193,6 +197,7 @@ func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Mo
 			ac.ae += math.Abs(d)
 			ac.se += d * d
 			if scale > 0 {
+				ac.scaled++
 				ac.ase += math.Abs(d) / scale
 				ac.pin += pinball(a, u, cfg.Quantile) / scale
 			}
@@ -210,11 +215,15 @@ func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Mo
 
 	r := Result{Model: model.Name(), Origins: len(origins), Fits: fits}
 	for j, ac := range accs {
-		st := Stats{Lead: reported[j], N: ac.n}
+		st := Stats{Lead: reported[j], N: ac.n, Scaled: ac.scaled}
 		if ac.n > 0 {
 			n := float64(ac.n)
-			st.MASE, st.SMAPE, st.MAE, st.RMSE = ac.ase/n, ac.smape/n, ac.ae/n, math.Sqrt(ac.se/n)
-			st.Coverage, st.Pinball = float64(ac.covered)/n, ac.pin/n
+			st.SMAPE, st.MAE, st.RMSE = ac.smape/n, ac.ae/n, math.Sqrt(ac.se/n)
+			st.Coverage = float64(ac.covered) / n
+		}
+		if ac.scaled > 0 {
+			// Over the scaled forecasts only: counting the others as errors of 0 would flatter.
+			st.MASE, st.Pinball = ac.ase/float64(ac.scaled), ac.pin/float64(ac.scaled)
 		}
 		r.Stats = append(r.Stats, st)
 	}

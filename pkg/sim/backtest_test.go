@@ -88,6 +88,48 @@ func TestBacktestNoLookAhead(t *testing.T) {
 	}
 }
 
+// TestBacktestMASEOverScaledWindows: an origin whose window never changed has no in-sample
+// error to scale by; MASE leaves it out rather than counting it as a perfect forecast.
+func TestBacktestMASEOverScaledWindows(t *testing.T) {
+	// Flat at 5 for 20 minutes, then a unit ramp: windows of 10 minutes ending by minute 20 are
+	// flat; later ones are not.
+	v := make([]float64, 60)
+	for i := range v {
+		v[i] = 5
+		if i >= 20 {
+			v[i] = float64(i)
+		}
+	}
+	s := series.Series{Start: t0, Step: time.Minute, Values: v}
+	m := &spyModel{point: 0, upper: 100}
+	cfg := BacktestConfig{Window: 10 * time.Minute, Horizon: time.Minute, Stride: 5 * time.Minute, Quantile: 0.9,
+		Report: []time.Duration{time.Minute}}
+	res, err := Backtest(t.Context(), s, func() (forecast.Model, error) { return m, nil }, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Origins 10, 15, ..., 55: windows ending at 10 and 15 and 20 are flat (minutes 0..19 are 5;
+	// the window before origin 20 is minutes 10..19). The others see the ramp, whose one-step
+	// naive error is 1 wherever both points are on it.
+	st := res.Stats[0]
+	if st.N != 10 || st.Scaled != 7 {
+		t.Fatalf("N %d, scaled %d; want 10 forecasts, 7 of them with a scale", st.N, st.Scaled)
+	}
+	want := 0.0
+	for o := 25; o <= 55; o += 5 {
+		w := v[o-10 : o]
+		sum, n := 0.0, 0
+		for i := 1; i < len(w); i++ {
+			sum, n = sum+math.Abs(w[i]-w[i-1]), n+1
+		}
+		want += v[o] / (sum / float64(n)) // |actual − 0| ÷ scale
+	}
+	want /= 7
+	if math.Abs(st.MASE-want) > 1e-9 {
+		t.Errorf("MASE = %v, want %v: the mean over the 7 scaled forecasts", st.MASE, want)
+	}
+}
+
 func TestBacktestErrors(t *testing.T) {
 	s := ramp(30)
 	newModel := func() (forecast.Model, error) { return &spyModel{}, nil }
