@@ -538,14 +538,19 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, r
 	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, headroom
 	metrics := make([]Metric, 1)
 	poll := func(t time.Time) []Metric {
-		need := int32(0)
+		need, known := int32(0), false
 		for u := t; !u.After(t.Add(lead)); u = u.Add(s.Step) {
 			if v := demandAt(s, u); isFinite(v) {
-				need = max(need, capacity.Desired(v, pol))
+				need, known = max(need, capacity.Desired(v, pol)), true
 			}
 		}
 		if v := demandAt(s, t.Add(lead)); isFinite(v) {
-			need = max(need, capacity.Desired(v, pol))
+			need, known = max(need, capacity.Desired(v, pol)), true
+		}
+		if !known {
+			// A gap in the trace: the oracle knows no more than the others, whose metric fails
+			// there and freezes the HPA. Answering 0 would let it alone scale down.
+			return nil
 		}
 		metrics[0] = Metric{Value: float64(need), Target: 1}
 		return metrics

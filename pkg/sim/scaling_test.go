@@ -181,6 +181,27 @@ func TestScaleOracleSweep(t *testing.T) {
 	}
 }
 
+// TestScaleGapsAlike: through a gap in the trace (demand unknown) no policy learns anything, so
+// none scales; the oracle once scaled down to the minimum there, alone.
+func TestScaleGapsAlike(t *testing.T) {
+	cfg := testScaling()
+	gap := append(repeat(100, 30), repeat(math.NaN(), 180)...)
+	gap = append(gap, repeat(100, 30)...)
+	res, err := Scale(t.Context(), trace(100, gap...), naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, o := res.Reactive[0], res.Oracle
+	if r.Unserved != 0 || o.Unserved != 0 {
+		t.Errorf("unserved: reactive %v, oracle %v; want 0 on a flat demand", r.Unserved, o.Unserved)
+	}
+	p := res.Predictive[0]
+	if math.Abs(o.ReplicaHours-r.ReplicaHours) > 0.01*r.ReplicaHours || math.Abs(p.ReplicaHours-r.ReplicaHours) > 0.01*r.ReplicaHours {
+		t.Errorf("replica-hours: oracle %v, predictive %v, reactive %v; want the same on a flat demand with a gap",
+			o.ReplicaHours, p.ReplicaHours, r.ReplicaHours)
+	}
+}
+
 // TestScaleNoLookAhead fails if the predictive policy ever reads a sample before it is
 // observable: the run on a trace whose future is poisoned must decide exactly as the run on the
 // real trace, up to the poisoned part — and differ after it, which shows the poison matters.
