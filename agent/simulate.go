@@ -268,15 +268,22 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 	j.cfg = sim.ScalingConfig{
 		Cluster: cl, Tick: 15 * time.Second, Window: dur("window", f.window), Horizon: dur("horizon", f.horizon),
 		Policy: plan.Policy{Headroom: 1, MinReplicas: cl.MinReplicas, MaxReplicas: cl.MaxReplicas, LeadTime: plan.Duration(lead)},
-		Rules: capacity.Rules{Basis: capacity.Basis(f.basis), DownWindow: dur("scale-down-window", f.downWindow),
+		// Each setting says what it sizes for (quantile 0: the point forecast), so that a sweep's
+		// quantiles mean what their labels say whatever --basis is; --basis point makes the
+		// default setting's quantile 0.
+		Rules: capacity.Rules{Basis: capacity.BasisUpper, DownWindow: dur("scale-down-window", f.downWindow),
 			DownMaxFraction: f.downFraction, UpMaxFactor: f.upFactor, Events: events},
 		Guard:      f.guard,
 		Reactive:   []float64{f.utilisation},
 		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom}},
 		Oracle:     []float64{1},
 	}
-	if f.basis == string(capacity.BasisPoint) {
+	switch capacity.Basis(f.basis) {
+	case capacity.BasisPoint:
 		j.cfg.Predictive[0].Quantile = 0
+	case capacity.BasisUpper:
+	default:
+		errs = append(errs, fmt.Errorf("--basis must be upper or point (got %q)", f.basis))
 	}
 	if f.sweep {
 		for _, u := range floats("sweep-utilisation", f.sweepReactive) {

@@ -157,18 +157,51 @@ func TestSimulateSweepSummary(t *testing.T) {
 	}
 }
 
+// TestSimulateSweepWithPointBasis: --basis point makes the default setting size for the point
+// forecast; the sweep's quantile settings still size for their quantile, as labelled.
+func TestSimulateSweepWithPointBasis(t *testing.T) {
+	var stdout, stderr strings.Builder
+	args := []string{"backtest", "--simulate", "--sweep", "--basis", "point", "--input", nasaTrace, "--model", "seasonal_naive",
+		"--warmup", "2d", "--sweep-quantile", "0.8,0.99", "--sweep-headroom", "1", "--sweep-utilisation", "1",
+		"--sweep-oracle-headroom", "1", "--progress=false", "--format", "json"}
+	if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("agent backtest --simulate --sweep --basis point: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Traces []struct {
+			Predictive []sim.Outcome `json:"predictive"`
+		} `json:"traces"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]sim.Outcome{}
+	for _, o := range got.Traces[0].Predictive {
+		by[o.Setting] = o
+	}
+	point, p80, p99 := by["point×1.00"], by["p80×1.00"], by["p99×1.00"]
+	if point.Setting == "" || p80.Setting == "" || p99.Setting == "" {
+		t.Fatalf("settings %v, want point×1.00, p80×1.00 and p99×1.00", by)
+	}
+	if !(point.ReplicaHours < p80.ReplicaHours && p80.ReplicaHours < p99.ReplicaHours) {
+		t.Errorf("replica-hours point %.1f, p80 %.1f, p99 %.1f; want each quantile sized for, so rising",
+			point.ReplicaHours, p80.ReplicaHours, p99.ReplicaHours)
+	}
+}
+
 func TestSimulateFlagErrors(t *testing.T) {
 	var stdout, stderr strings.Builder
 	args := []string{"backtest", "--simulate", "--input", "a.csv", "--input", "b.csv", "--decisions-out", "d.csv", "--model", "tea_leaves",
 		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2",
-		"--sweep-oracle-headroom", "0.5"}
+		"--sweep-oracle-headroom", "0.5", "--basis", "middle"}
 	err := run(t.Context(), args, nil, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("agent backtest --simulate with bad flags: no error")
 	}
 	for _, want := range []string{"--decisions-out and --plot take one --input", `--model "tea_leaves" is not one of`,
 		`--startup "soon"`, "--format must be text or json", "need 1 <= --min <= --max", `--sweep-quantile: "x" is not a number`,
-		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be >= 1 (got 0.5)"} {
+		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be >= 1 (got 0.5)",
+		`--basis must be upper or point (got "middle")`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}
