@@ -56,7 +56,9 @@ func Frontier(outcomes []Outcome) []Outcome {
 }
 
 // UnservedAt is the unserved demand the frontier reaches at a cost of replicaHours,
-// interpolated linearly between settings. Above the frontier's dearest setting it is that
+// interpolated linearly between settings: a point on the line between two settings is what
+// running each of them for its share of the time would give, since replica-hours and unserved
+// demand add up over time, so the line is reachable with the settings run, not a guess. Above the frontier's dearest setting it is that
 // setting's (spending more could only help, so this is conservative); below its cheapest
 // setting it is unknown: ok is false.
 func UnservedAt(front []Outcome, replicaHours float64) (unserved float64, ok bool) {
