@@ -60,6 +60,7 @@ type simulateFlags struct {
 	utilisation, tolerance          float64
 	downFraction, upFactor          float64
 	upPods, upPercent, minR, maxR   int
+	observeLag                      int
 	guard, sweep, progress, simFlag bool
 }
 
@@ -103,6 +104,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.poll, "poll", "30s", "KEDA polling interval")
 	fs.StringVar(&f.sync, "sync", "15s", "HPA sync period")
 	fs.Float64Var(&f.tolerance, "tolerance", 0.1, "HPA tolerance")
+	fs.IntVar(&f.observeLag, "observe-lag", 0, "steps after its timestamp that a sample becomes observable, to every policy but the oracle:\n"+
+		"0 takes the value at T as known at T (a reading taken at T); 1 suits a trace whose value at T is the\n"+
+		"total or mean over [T, T+step), which exists only once the step has ended")
 	fs.IntVar(&f.upPods, "scale-up-pods", 4, "HPA scale-up policy: pods per --scale-up-period")
 	fs.IntVar(&f.upPercent, "scale-up-percent", 100, "HPA scale-up policy: percent per --scale-up-period (the larger policy applies)")
 	fs.StringVar(&f.upPeriod, "scale-up-period", "15s", "HPA scale-up policy period")
@@ -273,6 +277,7 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		// default setting's quantile 0.
 		Rules: capacity.Rules{Basis: capacity.BasisUpper, DownWindow: dur("scale-down-window", f.downWindow),
 			DownMaxFraction: f.downFraction, UpMaxFactor: f.upFactor, Events: events},
+		ObserveLag: f.observeLag,
 		Guard:      f.guard,
 		Reactive:   []float64{f.utilisation},
 		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom}},

@@ -16,12 +16,17 @@ import (
 
 // ScalingConfig is one closed-loop scaling simulation of a trace.
 //
-// The trace's value at T is the demand during [T, T+step), observable from T on: the reactive
-// policy (and the reactive trigger beside Kedastral's) sees it from T; the agent forecasts from
-// the samples up to and including T, never a later one. Time advances by Tick; KEDA polls and
-// HPA syncs happen on their own schedules inside Cluster.
+// The trace's value at T is the demand during [T, T+step), observable from T + ObserveLag steps
+// on: the reactive policy (and the reactive trigger beside Kedastral's) sees it from then, and
+// the agent forecasts from the samples observable by then, never a later one. The oracle knows
+// the demand itself. Time advances by Tick; KEDA polls and HPA syncs happen on their own
+// schedules inside Cluster.
 type ScalingConfig struct {
-	Cluster ClusterConfig
+	// ObserveLag is how many steps after its time a sample becomes observable: 0 when the value
+	// at T is a reading taken at T, 1 when it is the total or mean over [T, T+step), which only
+	// exists once the step has ended.
+	ObserveLag int
+	Cluster    ClusterConfig
 	// TargetPerPod is the demand one ready pod serves.
 	TargetPerPod float64
 	// Tick is the simulation's time step; it must divide the trace's step and the KEDA poll and
@@ -93,6 +98,12 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 				add("tick %v must divide %s (%v)", c.Tick, p.name, p.d)
 			}
 		}
+	}
+	if c.ObserveLag < 0 {
+		add("observe lag must be >= 0 steps (got %d)", c.ObserveLag)
+	} else if step != 0 && c.Horizon > 0 && time.Duration(c.ObserveLag)*step+c.Policy.LeadTime.D() >= c.Horizon {
+		add("observe lag (%d steps of %v) plus the lead time %v must be shorter than the horizon %v: a plan must still reach past the lead window when its newest sample is seen",
+			c.ObserveLag, step, c.Policy.LeadTime.D(), c.Horizon)
 	}
 	minimum := max(step, 1)
 	if step != 0 && c.Warmup < step {
@@ -409,6 +420,11 @@ func initialReplicas(s series.Series, warm int, cfg ScalingConfig) int32 {
 	return int32(math.Ceil(v / cfg.TargetPerPod))
 }
 
+// observedAt is the newest demand observable at t: the sample lag steps older than the one at t.
+func observedAt(s series.Series, t time.Time, lag int) float64 {
+	return demandAt(s, t.Add(-time.Duration(lag)*s.Step))
+}
+
 // demandAt is the demand at t on the trace's grid (NaN outside it).
 func demandAt(s series.Series, t time.Time) float64 {
 	i := int(t.Sub(s.Start) / s.Step)
@@ -426,7 +442,7 @@ func runReactive(s series.Series, warm int, cfg ScalingConfig, util float64, rec
 	target := cfg.TargetPerPod * util
 	metrics := make([]Metric, 1)
 	poll := func(t time.Time) []Metric {
-		metrics[0] = Metric{Value: demandAt(s, t), Target: target}
+		metrics[0] = Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: target}
 		return metrics
 	}
 	m, err := loop(s, warm, cfg, c, poll, nil, rec, Reactive)
@@ -468,17 +484,18 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 	var planErr error
 	ticks := int(s.Step / cfg.Tick)
 	onStep := func(i int) {
-		// The sample at T_i is observable from T_i on: the agent plans now from the history up
-		// to and including it, for the steps from T_i+step on.
-		o := i - warm
-		if planErr != nil {
+		// At T_i the newest observable sample is the one at T_(i−lag): the agent plans now from
+		// the history up to and including it (the forecast made at that origin), for the steps
+		// from T_(i−lag)+step on.
+		o := i - warm - cfg.ObserveLag
+		if planErr != nil || o < 0 {
 			return
 		}
 		fc, ok := fcs.at(o, q)
 		if !ok {
 			return
 		}
-		end := i + 1
+		end := i - cfg.ObserveLag + 1
 		hist := series.Series{Start: s.Time(max(0, end-window)), Step: s.Step, Values: s.Values[max(0, end-window):end]}
 		p, err := pl.FromForecast(s.Time(i), w, int64(i+1), hist, fc, current)
 		if err != nil {
@@ -495,16 +512,18 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 				widened++
 			}
 		}
-		if rec != nil {
-			// The forecast for the next step, made before it.
-			for j := (o + 1) * ticks; j < min(len(rec), (o+2)*ticks); j++ {
-				rec[j].Forecast, rec[j].Upper = p.Predicted[0], p.Upper[0]
+		if rec != nil && cfg.ObserveLag < len(p.Predicted) {
+			// The forecast for the next step, made before it: the plan's steps start lag steps
+			// before it.
+			next := i - warm + 1
+			for j := next * ticks; j < min(len(rec), (next+1)*ticks); j++ {
+				rec[j].Forecast, rec[j].Upper = p.Predicted[cfg.ObserveLag], p.Upper[cfg.ObserveLag]
 			}
 		}
 	}
 	metrics := make([]Metric, 0, 2)
 	poll := func(t time.Time) []Metric {
-		metrics = append(metrics[:0], Metric{Value: demandAt(s, t), Target: cfg.TargetPerPod})
+		metrics = append(metrics[:0], Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: cfg.TargetPerPod})
 		if current != nil {
 			if r, err := current.ReplicasAt(t, pol.LeadTime.D()); err == nil {
 				metrics = append(metrics, Metric{Value: float64(r), Target: 1})

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -216,33 +217,75 @@ func TestScaleNoLookAhead(t *testing.T) {
 	for i := cut + 1; i < poisoned.Len(); i++ {
 		poisoned.Values[i] = 1e4
 	}
-	cfg := testScaling()
-	cfg.Guard = false // every plan follows its forecast, so a forecast that peeked shows
-	auto := func() (forecast.Model, error) { return forecast.New(forecast.DefaultModel, forecast.Options{}) }
-	a, err := Scale(t.Context(), real, auto, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, lag := range []int{0, 1} {
+		t.Run(fmt.Sprintf("observe lag %d", lag), func(t *testing.T) {
+			cfg := testScaling()
+			cfg.Guard = false // every plan follows its forecast, so a forecast that peeked shows
+			cfg.ObserveLag = lag
+			auto := func() (forecast.Model, error) { return forecast.New(forecast.DefaultModel, forecast.Options{}) }
+			a, err := Scale(t.Context(), real, auto, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Scale(t.Context(), poisoned, auto, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			observable := real.Time(cut + 1 + lag) // sample cut+1 is first seen lag steps after its time
+			differs := false
+			for j := range a.Decisions {
+				da, db := a.Decisions[j], b.Decisions[j]
+				same := sameDecisions(da, db)
+				if da.Time.Before(observable) && !same {
+					t.Fatalf("at %s, before the poisoned sample was observable at %s, a policy decided differently: %+v vs %+v",
+						da.Time.Format(time.RFC3339), observable.Format(time.RFC3339), da, db)
+				}
+				if !da.Time.Before(observable) && !same {
+					differs = true
+				}
+			}
+			if !differs {
+				t.Error("the poisoned future changed nothing: the test cannot detect look-ahead")
+			}
+		})
 	}
-	b, err := Scale(t.Context(), poisoned, auto, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	observable := real.Time(cut + 1) // sample cut+1 is first seen at its own time
-	differs := false
-	for j := range a.Decisions {
-		da, db := a.Decisions[j], b.Decisions[j]
-		same := da.Desired[Predictive] == db.Desired[Predictive] && da.Ready[Predictive] == db.Ready[Predictive] &&
-			sameFloat(da.Forecast, db.Forecast) && sameFloat(da.Upper, db.Upper)
-		if da.Time.Before(observable) && !same {
-			t.Fatalf("at %s, before the poisoned sample at %s was observable, the predictive policy decided differently: %+v vs %+v",
-				da.Time.Format(time.RFC3339), observable.Format(time.RFC3339), da, db)
+}
+
+// sameDecisions compares what the predictive and the reactive policies decided (the oracle knows
+// the future by design).
+func sameDecisions(a, b Decision) bool {
+	for _, k := range []PolicyKind{Reactive, Predictive} {
+		if a.Desired[k] != b.Desired[k] || a.Ready[k] != b.Ready[k] {
+			return false
 		}
-		if !da.Time.Before(observable) && !same {
-			differs = true
-		}
 	}
-	if !differs {
-		t.Error("the poisoned future changed nothing: the test cannot detect look-ahead")
+	return sameFloat(a.Forecast, b.Forecast) && sameFloat(a.Upper, b.Upper)
+}
+
+// TestScaleObserveLag: with samples observable a step after their time, both the reactive and
+// the predictive policies see a step up exactly one step later.
+func TestScaleObserveLag(t *testing.T) {
+	s := trace(50, repeat(200, 30)...)
+	firstUp := func(lag int, k PolicyKind) time.Time {
+		t.Helper()
+		cfg := testScaling()
+		cfg.ObserveLag = lag
+		res, err := Scale(t.Context(), s, naive, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range res.Decisions {
+			if d.Desired[k] > res.Decisions[0].Desired[k] {
+				return d.Time
+			}
+		}
+		t.Fatalf("lag %d: %v never scaled up", lag, k)
+		return time.Time{}
+	}
+	for _, k := range []PolicyKind{Reactive, Predictive} {
+		if d := firstUp(1, k).Sub(firstUp(0, k)); d != time.Minute {
+			t.Errorf("%v: scaled up %v later with a lag of one step, want 1m", k, d)
+		}
 	}
 }
 
