@@ -186,7 +186,7 @@ func (pl Planner) FromForecast(now time.Time, w plan.Workload, generation int64,
 		pl.Accuracy.Observe(history)
 		status = pl.Accuracy.Status()
 	}
-	replicas := pl.replicas(start, step, fc, lastObserved(history), prev, status)
+	replicas := pl.replicas(now, start, step, fc, lastObserved(history), prev, status)
 	if pl.Accuracy != nil {
 		pl.Accuracy.Record(start, step, fc.Upper)
 	}
@@ -225,22 +225,32 @@ func lastObserved(history series.Series) float64 {
 	return math.NaN()
 }
 
-// multiplier is the product of the multipliers of the events during [t, t+step).
-func (r Rules) multiplier(t time.Time, step time.Duration) float64 {
+// multiplier is the product of the multipliers of the events during [from, to).
+func (r Rules) multiplier(from, to time.Time) float64 {
 	m := 1.0
 	for _, e := range r.Events {
-		if e.overlaps(t, t.Add(step)) {
+		if e.overlaps(from, to) {
 			m *= e.Multiplier
 		}
 	}
 	return m
 }
 
-// replicas applies the rules of FromForecast. It is the pure heart of the planner.
-func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Forecast, last float64, prev *plan.Plan, status AccuracyStatus) []int32 {
+// replicas applies the rules of FromForecast. It is the pure heart of the planner. Step i covers
+// [start+i×step, start+(i+1)×step), and step 0 also [now, start): until the plan's first step
+// begins, the gateway answers from it, so an event then counts there.
+func (pl Planner) replicas(now, start time.Time, step time.Duration, fc forecast.Forecast, last float64, prev *plan.Plan, status AccuracyStatus) []int32 {
 	pol, r := pl.Policy, pl.Rules
 	n := len(fc.Point)
 	floor := Desired(last, pol)
+	span := func(i int) (from, to time.Time) {
+		from = start.Add(time.Duration(i) * step)
+		to = from.Add(step)
+		if i == 0 && now.Before(from) {
+			from = now
+		}
+		return from, to
+	}
 
 	// need[i] is the load step i is sized for: the forecast, or in fallback the last observed
 	// value, × headroom × the guard's factor × the multiplier of any event then.
@@ -254,8 +264,7 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 		case r.Basis == BasisPoint:
 			v = fc.Point[i]
 		}
-		t := start.Add(time.Duration(i) * step)
-		mult[i] = r.multiplier(t, step)
+		mult[i] = r.multiplier(span(i))
 		need[i] = v * pol.Headroom * status.Factor * mult[i]
 	}
 
@@ -287,7 +296,8 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 		}
 		// The bound on growth is the forecast's: an event that starts multiplies it too, for it
 		// is known, not guessed.
-		multBefore := r.multiplier(start.Add(-step), step)
+		before0, _ := span(0)
+		multBefore := r.multiplier(start.Add(-step), before0)
 		for i := range out {
 			growth := r.UpMaxFactor * max(1, mult[i]/multBefore)
 			up := int32(min(float64(pol.MaxReplicas), math.Ceil(float64(max(before, 1))*growth)))
@@ -299,10 +309,10 @@ func (pl Planner) replicas(start time.Time, step time.Duration, fc forecast.Fore
 
 	leadSteps := int((pol.LeadTime.D() + step - 1) / step)
 	for i := range out {
-		t := start.Add(time.Duration(i) * step)
+		from, to := span(i)
 		v := max(out[i], floor)
 		for _, e := range r.Events {
-			if e.overlaps(t, t.Add(step)) {
+			if e.overlaps(from, to) {
 				v = max(v, e.MinReplicas)
 			}
 		}

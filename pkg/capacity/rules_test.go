@@ -156,7 +156,7 @@ func TestRules(t *testing.T) {
 			if status.Factor == 0 {
 				status.Factor = 1
 			}
-			got := pl.replicas(t0, time.Minute, forecast.Forecast{Point: point, Upper: tc.upper}, tc.last, prev, status)
+			got := pl.replicas(t0, t0, time.Minute, forecast.Forecast{Point: point, Upper: tc.upper}, tc.last, prev, status)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("replicas = %v, want %v", got, tc.want)
 			}
@@ -184,6 +184,35 @@ func TestLeadWindow(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("ReplicasAt(t0+%v) = %d, %v; want %d (the surge at t0+5m asked for from t0+2m)", tc.at, got, err, tc.want)
 		}
+	}
+}
+
+// TestEventBeforeFirstStep: a plan made during a step starts at the next one, and the gateway
+// answers from its first step until then; an event in between must count there.
+func TestEventBeforeFirstStep(t *testing.T) {
+	const step = 5 * time.Minute
+	pl := Planner{
+		Model:  &fixedModel{point: []float64{10, 10, 10}, upper: []float64{10, 10, 10}},
+		Policy: plan.Policy{TargetPerPod: 10, Headroom: 1, MinReplicas: 1, MaxReplicas: 50, LeadTime: plan.Duration(time.Minute)},
+		Rules: func() Rules {
+			r := noGuards()
+			r.Events = []Event{{Name: "launch", Start: t0.Add(-4 * time.Minute), Duration: 2 * time.Minute, MinReplicas: 20, Multiplier: 1}}
+			return r
+		}(),
+		Horizon: 3, Quantile: 0.9, Validity: 10 * time.Minute,
+	}
+	// Made at t0−4m50s from the samples up to t0−5m: the plan starts at t0.
+	hist := series.Series{Start: t0.Add(-3 * step), Step: step, Values: []float64{10, 10, 10}}
+	now := t0.Add(-4*time.Minute - 50*time.Second)
+	p, err := pl.Plan(now, plan.Workload{Namespace: "shop", Name: "api"}, 1, hist, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Start.Equal(t0) {
+		t.Fatalf("plan starts at %v, want %v", p.Start, t0)
+	}
+	if got, err := p.ReplicasAt(t0.Add(-3*time.Minute), p.Policy.LeadTime.D()); err != nil || got != 20 {
+		t.Errorf("ReplicasAt(during the launch, before the plan's first step) = %d, %v; want its min, 20", got, err)
 	}
 }
 
