@@ -252,11 +252,14 @@ func (a *agent) standingBy(ctx context.Context) bool {
 			}
 		} else {
 			a.log.Info("holding the workload's lease: planning")
-			if a.standby != nil {
-				a.metrics.accuracyMode.Set(float64(a.mode))
-				a.metrics.headroomFactor.Set(1)
-				a.metrics.exceedance.Set(0)
-				a.logAccuracy() // with the guard on, its current judgement
+			if a.standby != nil { // back from standing by: this agent judges again
+				if a.planner.Accuracy != nil {
+					a.logAccuracy()
+				} else {
+					a.metrics.accuracyMode.Set(float64(capacity.Trusted))
+					a.metrics.headroomFactor.Set(1)
+					a.metrics.exceedance.Set(0)
+				}
 			}
 		}
 	}

@@ -33,19 +33,9 @@ func helm(t *testing.T, args ...string) ([]byte, error) {
 	cmd := exec.Command(testserver.Helm(t), args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, &helmError{args: args, err: err, stderr: stderr.String()}
+		return nil, fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	return stdout.Bytes(), nil
-}
-
-type helmError struct {
-	args   []string
-	err    error
-	stderr string
-}
-
-func (e *helmError) Error() string {
-	return "helm " + strings.Join(e.args, " ") + ": " + e.err.Error() + ": " + e.stderr
 }
 
 // render is `helm template` of the chart as release kedastral in namespace kedastral.

@@ -22,16 +22,16 @@ import (
 // the demand itself. Time advances by Tick; KEDA polls and HPA syncs happen on their own
 // schedules inside Cluster.
 type ScalingConfig struct {
-	// ObserveLag is how many steps after its time a sample becomes observable: 0 when the value
-	// at T is a reading taken at T, 1 when it is the total or mean over [T, T+step), which only
-	// exists once the step has ended.
-	ObserveLag int
-	Cluster    ClusterConfig
+	Cluster ClusterConfig
 	// TargetPerPod is the demand one ready pod serves.
 	TargetPerPod float64
 	// Tick is the simulation's time step; it must divide the trace's step and the KEDA poll and
 	// HPA sync periods. Default 15s.
 	Tick time.Duration
+	// ObserveLag is how many steps after its time a sample becomes observable: 0 when the value
+	// at T is a reading taken at T, 1 when it is the total or mean over [T, T+step), which only
+	// exists once the step has ended.
+	ObserveLag int
 	// Warmup is the part of the trace used only as history before the simulation starts.
 	Warmup time.Duration
 	// Window is the history the agent keeps (KEDASTRAL_HISTORY).
