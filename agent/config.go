@@ -50,6 +50,7 @@ type Config struct {
 	Model        string        `envconfig:"MODEL" default:"auto" desc:"forecasting model: auto (weighs the others by their recent errors on this workload), or one of naive, seasonal_naive, seasonal_naive_week, robust_level, arima, sarima, holt_winters, dshw, fft_dsp, mstl, dhr; or http, your own model behind KEDASTRAL_MODEL_URL"`
 	ModelURL     string        `envconfig:"MODEL_URL" desc:"with KEDASTRAL_MODEL=http: the endpoint the history is POSTed to (contract in pkg/remotemodel)"`
 	ModelTimeout time.Duration `envconfig:"MODEL_TIMEOUT" default:"5s" desc:"with KEDASTRAL_MODEL=http: timeout of each request"`
+	ModelToken   string        `envconfig:"MODEL_BEARER_TOKEN_FILE" desc:"with KEDASTRAL_MODEL=http: file holding a bearer token for the endpoint, read at each request"`
 	Periods      []string      `envconfig:"PERIODS" desc:"seasonal periods to use, e.g. 24h,7d (default: detected from the data: hour, day and week)"`
 	RefitEvery   time.Duration `envconfig:"REFIT_INTERVAL" default:"6h" desc:"how often the model's parameters are re-estimated (the level follows every sample regardless)"`
 	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
@@ -193,8 +194,10 @@ func (c Config) validate(failed map[string]bool) []error {
 		add("KEDASTRAL_MAX_STALENESS must be > 0 (got %v)", c.MaxStaleness)
 	}
 	if c.Model == remotemodel.Name {
-		if _, err := remotemodel.New(c.ModelURL, c.ModelTimeout); err != nil {
-			add("KEDASTRAL_MODEL_URL/KEDASTRAL_MODEL_TIMEOUT: %v", err)
+		if _, err := remotemodel.New(c.remoteModel()); err != nil {
+			for _, e := range unjoin(err) {
+				add("KEDASTRAL_MODEL=http: %v", e)
+			}
 		}
 	} else if _, err := forecast.New(c.Model, forecast.Options{}); err != nil {
 		add("KEDASTRAL_MODEL: %v (or http)", err)
@@ -249,10 +252,14 @@ func (c Config) periods() ([]time.Duration, error) {
 	return out, nil
 }
 
+func (c Config) remoteModel() remotemodel.Options {
+	return remotemodel.Options{URL: c.ModelURL, Timeout: c.ModelTimeout, BearerTokenFile: c.ModelToken}
+}
+
 // model builds the configured forecaster.
 func (c Config) model() (forecast.Model, error) {
 	if c.Model == remotemodel.Name {
-		return remotemodel.New(c.ModelURL, c.ModelTimeout)
+		return remotemodel.New(c.remoteModel())
 	}
 	periods, _ := c.periods() // validated at start
 	return forecast.New(c.Model, forecast.Options{Periods: periods, RefitEvery: c.RefitEvery})

@@ -150,7 +150,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		},
 		"http model without an endpoint": {
 			set:  map[string]string{"KEDASTRAL_MODEL": "http"},
-			want: []string{"KEDASTRAL_MODEL_URL/KEDASTRAL_MODEL_TIMEOUT: model endpoint \"\" must be an http or https URL"},
+			want: []string{"KEDASTRAL_MODEL=http: KEDASTRAL_MODEL_URL is required"},
 		},
 		"both sources": {
 			set:  map[string]string{"KEDASTRAL_REPLAY_FILE": trace},

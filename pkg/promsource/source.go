@@ -15,7 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +42,15 @@ var (
 	// ErrSeveralSeries is returned (wrapped) by Fetch when the query produces more than one
 	// series; the error names some of them.
 	ErrSeveralSeries = errors.New("want exactly one series: aggregate the query into one, e.g. with sum(...)")
+	// ErrAnswerTooLarge is returned (wrapped) when one answer's body exceeds maxAnswer bytes.
+	ErrAnswerTooLarge = fmt.Errorf("answer larger than %d MiB: does the query return many series? aggregate it into one, e.g. with sum(...)", maxAnswer>>20)
 )
+
+// maxAnswer bounds the body of one answer, which client_golang reads whole and decodes before
+// Fetch can count its series. One series of 11,000 points, a request's most, is under half a
+// megabyte of JSON; a query that forgot its sum() over a thousand pods is a hundred times more,
+// and the agent, a small sidecar, would be killed for its memory before it could say why.
+const maxAnswer = 8 << 20
 
 // BadSamplesError reports samples whose value was NaN or ±Inf, such as a ratio whose
 // denominator was 0. Fetch drops them and returns this error along with the finite samples,
@@ -55,11 +65,14 @@ func (e *BadSamplesError) Error() string {
 	return fmt.Sprintf("query %q: dropped %d non-finite samples, the first at %s", e.Query, e.Count, e.First.UTC().Format(time.RFC3339))
 }
 
-// WarningsError carries the warnings the server attached to its answers, such as the partial
-// responses of Thanos and Mimir. Fetch returns it along with the samples, which are valid.
+// WarningsError carries the warnings and informational notes the server attached to its
+// answers, such as Prometheus 3's note that rate() was applied to a metric that may not be a
+// counter. Fetch returns it along with the samples, which are valid. (Thanos's partial
+// answers, which would make the samples wrong, are refused: every request asks for
+// partial_response=false, so a store that is down fails the request instead.)
 type WarningsError struct {
 	Query    string
-	Warnings []string // distinct, in the order received
+	Warnings []string // distinct, in the order received; notes are prefixed "info: "
 }
 
 func (e *WarningsError) Error() string {
@@ -92,6 +105,7 @@ func New(o Options, query string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
+	hc.Transport = answerTransport{next: hc.Transport}
 	c, err := api.NewClient(api.Config{Address: o.URL, Client: hc})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
@@ -208,7 +222,10 @@ func (s *Source) Fetch(ctx context.Context, start, end time.Time, step time.Dura
 func (s *Source) queryRange(ctx context.Context, r v1.Range) (model.Matrix, v1.Warnings, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	v, warn, _, err := s.api.QueryRange(rctx, s.query, r)
+	// A limit of 2 series (servers that do not know the parameter ignore it) is enough to
+	// refuse a query that returns several, without the server sending them all.
+	v, warn, infos, err := s.api.QueryRange(rctx, s.query, r, v1.WithLimit(2))
+	warn = withInfos(warn, infos)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query %q on %s from %s to %s step %v: %w", s.query, s.url, stamp(r.Start), stamp(r.End), r.Step, s.explain(ctx, err))
 	}
@@ -279,3 +296,53 @@ func listSeries(ms []model.Metric) string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// withInfos appends the server's informational notes to its warnings, each prefixed "info: ".
+func withInfos(warn v1.Warnings, infos v1.Infos) v1.Warnings {
+	for _, i := range infos {
+		warn = append(warn, "info: "+i)
+	}
+	return warn
+}
+
+// answerTransport makes every request refuse partial answers and bounds every answer's body.
+//
+// Thanos answers by default with what the stores it could reach hold, and a warning, when one
+// is down: a sum() over part of the pods, which would enter the history as a real fall in
+// load and shrink the plan. partial_response=false makes such a request fail instead (the
+// agent then keeps its last plan until it is stale). Prometheus and the others ignore the
+// parameter. It goes in the URL, which Thanos reads for GET and POST alike.
+type answerTransport struct{ next http.RoundTripper }
+
+func (t answerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	q := r.URL.Query()
+	q.Set("partial_response", "false")
+	r.URL.RawQuery = q.Encode()
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxAnswer}
+	return resp, nil
+}
+
+// cappedBody fails with ErrAnswerTooLarge once more than left bytes have been read.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, ErrAnswerTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		return n, ErrAnswerTooLarge
+	}
+	return n, err
+}

@@ -93,12 +93,22 @@ func TestFetchErrors(t *testing.T) {
 	for i := range many {
 		many[i] = stream{labels: map[string]string{"pod": fmt.Sprintf("checkout-%d", i)}, values: []float64{1}}
 	}
+	// A query that forgot its sum() over 500 pods: a day of minutes each, 13 MiB of JSON.
+	huge := make([]stream, 500)
+	for i := range huge {
+		huge[i] = stream{labels: map[string]string{"pod": fmt.Sprintf("checkout-%d", i)}, values: make([]float64, 1440)}
+	}
 	tests := map[string]struct {
 		handler     http.HandlerFunc
 		wantIs      error
 		wantAPIType v1.ErrorType // when set, a *v1.Error of this type must be in the chain
 		wantMsg     []string
 	}{
+		"an answer too large to hold": {
+			handler: reply(200, answer(nil, huge...)),
+			wantIs:  ErrAnswerTooLarge,
+			wantMsg: []string{"answer larger than 8 MiB: does the query return many series?"},
+		},
 		"no series": {
 			handler: reply(200, answer(nil)),
 			wantIs:  ErrNoData,
@@ -263,6 +273,12 @@ func TestFetchSoftErrors(t *testing.T) {
 			want:         []series.Sample{{T: t0, V: 1}},
 			wantWarnings: []string{"partial response: store unavailable"},
 		},
+		"infos": {
+			body: strings.Replace(answer(nil, stream{values: []float64{1}}), `"status"`,
+				`"infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"cpu\""],"status"`, 1),
+			want:         []series.Sample{{T: t0, V: 1}},
+			wantWarnings: []string{`info: PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "cpu"`},
+		},
 		"warnings and nan": {
 			body:         answer([]string{"w1", "w2"}, stream{values: []float64{math.NaN(), 2}}),
 			want:         []series.Sample{{T: t0.Add(time.Minute), V: 2}},
@@ -410,6 +426,30 @@ func TestFetchChunks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFetchAsks checks what every request asks of the server besides the query: no partial
+// answer (Thanos would otherwise sum over the stores it reached and call that the load), and
+// no more than two series.
+func TestFetchAsks(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	src, _ := serve(t, Options{}, func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("ParseForm: %v", err)
+		}
+		mu.Lock()
+		got = append(got, r.Method+" partial_response="+r.Form.Get("partial_response")+" limit="+r.Form.Get("limit")+" query="+r.Form.Get("query"))
+		mu.Unlock()
+		reply(200, answer(nil, stream{values: []float64{1}}))(w, r)
+	})
+	if _, err := src.Fetch(t.Context(), t0, t0.Add(time.Minute), time.Minute); err != nil {
+		t.Fatalf("Fetch() error = %v", err)
+	}
+	want := []string{"POST partial_response=false limit=2 query=" + testQuery}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests mismatch (-want +got):\n%s", diff)
 	}
 }
 

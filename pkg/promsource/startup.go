@@ -173,7 +173,8 @@ func secondsDuration(sec float64) (time.Duration, bool) {
 func (s *Source) queryInstant(ctx context.Context, query string, at time.Time) (model.Vector, v1.Warnings, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	v, warn, _, err := s.api.Query(rctx, query, at)
+	v, warn, infos, err := s.api.Query(rctx, query, at)
+	warn = withInfos(warn, infos)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query %q on %s at %s: %w", query, s.url, instant(at), s.explain(ctx, err))
 	}

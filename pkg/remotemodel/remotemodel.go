@@ -9,11 +9,16 @@
 //	response: {"point": [15.1, ...], "upper": [19.7, ...]}
 //
 // values[i] is the sample at start + i×step, null where it is missing; the forecast is for the
-// horizon steps after the last one. point and upper must each hold horizon finite values >= 0,
-// with upper[i] >= point[i]; upper may be omitted, and is then equal to point (the plan's
-// headroom is the only margin). Any other answer — a status other than 200, a timeout, a body
-// that does not decode, a wrong length, a NaN — is an error naming the endpoint and the problem;
-// the agent then publishes nothing new and the last plan expires as with any other failure.
+// horizon steps after the last one. point and upper must each hold horizon finite values >= 0
+// (no null), with upper[i] >= point[i]; upper may be omitted, and is then equal to point (the
+// plan's headroom is the only margin). Any other answer — a status other than 200, a timeout, a
+// body over 4 MiB or that does not decode, a wrong length, a null or NaN — is an error naming
+// the endpoint and the problem; the agent then publishes nothing new and the last plan expires
+// as with any other failure.
+//
+// The endpoint may ask for a bearer token (Options.BearerTokenFile, read at every request so
+// that a rotated token is picked up). Credentials in the URL are refused, and errors show the
+// URL without its query, so that neither reaches logs or the agent's /status page.
 package remotemodel
 
 import (
@@ -25,7 +30,10 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
+
+	"github.com/prometheus/common/config"
 
 	"github.com/kedastral/kedastral/pkg/forecast"
 	"github.com/kedastral/kedastral/pkg/series"
@@ -42,21 +50,66 @@ const maxResponse = 4 << 20
 // other model is pure computation.
 type Model struct {
 	url    string
+	shown  string // url for messages: without its query, which may hold a key
 	client *http.Client
 }
 
 var _ forecast.Model = (*Model)(nil)
 
-// New returns a Model for endpoint (http or https) with a per-request timeout.
-func New(endpoint string, timeout time.Duration) (*Model, error) {
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("model endpoint %q must be an http or https URL", endpoint)
+// Options say where the model is and how to reach it. They are the agent's KEDASTRAL_MODEL_*
+// settings, which New's errors name.
+type Options struct {
+	// URL is the endpoint, http or https, without credentials.
+	URL string
+	// Timeout bounds each request (> 0).
+	Timeout time.Duration
+	// BearerTokenFile, when set, holds a token sent as "Authorization: Bearer <token>".
+	BearerTokenFile string
+}
+
+// New returns a Model for the options, or every problem with them.
+func New(o Options) (*Model, error) {
+	var errs []error
+	u, err := url.Parse(o.URL)
+	switch {
+	case o.URL == "":
+		errs = append(errs, errors.New("KEDASTRAL_MODEL_URL is required"))
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		// Not the URL itself: it may hold credentials.
+		errs = append(errs, errors.New("KEDASTRAL_MODEL_URL must be an http or https URL"))
+	case u.User != nil:
+		errs = append(errs, fmt.Errorf("KEDASTRAL_MODEL_URL %s must not hold credentials; use KEDASTRAL_MODEL_BEARER_TOKEN_FILE", show(u)))
 	}
-	if timeout <= 0 {
-		return nil, fmt.Errorf("model endpoint timeout must be > 0 (got %v)", timeout)
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("KEDASTRAL_MODEL_TIMEOUT must be > 0 (got %v)", o.Timeout))
 	}
-	return &Model{url: endpoint, client: &http.Client{Timeout: timeout}}, nil
+	cfg := config.DefaultHTTPClientConfig
+	if o.BearerTokenFile != "" {
+		if f, err := os.Open(o.BearerTokenFile); err != nil {
+			errs = append(errs, fmt.Errorf("KEDASTRAL_MODEL_BEARER_TOKEN_FILE: %w", err))
+		} else {
+			f.Close()
+		}
+		cfg.Authorization = &config.Authorization{Type: "Bearer", CredentialsFile: o.BearerTokenFile}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	client, err := config.NewClientFromConfig(cfg, "kedastral_remotemodel", config.WithUserAgent("kedastral"))
+	if err != nil {
+		return nil, fmt.Errorf("model endpoint client: %w", err)
+	}
+	client.Timeout = o.Timeout
+	return &Model{url: o.URL, shown: show(u), client: client}, nil
+}
+
+// show is u as errors may print it: no credentials, and "?…" for a query.
+func show(u *url.URL) string {
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	if u.RawQuery != "" {
+		return v.String() + "?…"
+	}
+	return v.String()
 }
 
 func (m *Model) Name() string { return Name }
@@ -69,9 +122,11 @@ type request struct {
 	Quantile float64    `json:"quantile"`
 }
 
+// response is the answer as sent: a null is a missing value, which is an error, not the 0
+// that encoding/json would make of it in a []float64.
 type response struct {
-	Point []float64 `json:"point"`
-	Upper []float64 `json:"upper"`
+	Point []*float64 `json:"point"`
+	Upper []*float64 `json:"upper"`
 }
 
 // Forecast implements forecast.Model.
@@ -93,44 +148,56 @@ func (m *Model) Forecast(history series.Series, horizon int, quantile float64) (
 	resp, err := m.client.Post(m.url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) && ue.Timeout() {
-			return forecast.Forecast{}, fmt.Errorf("forecast %s: %s did not answer within %v", Name, m.url, m.client.Timeout)
+		if errors.As(err, &ue) {
+			if ue.Timeout() {
+				return forecast.Forecast{}, fmt.Errorf("forecast %s: %s did not answer within %v", Name, m.shown, m.client.Timeout)
+			}
+			err = ue.Err // url.Error repeats the whole URL
 		}
-		return forecast.Forecast{}, fmt.Errorf("forecast %s: %w", Name, err)
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s: %w", Name, m.shown, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return forecast.Forecast{}, fmt.Errorf("forecast %s: read answer of %s: %w", Name, m.url, err)
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: read answer of %s: %w", Name, m.shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s answered %s: %s", Name, m.url, resp.Status, excerpt(data))
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s answered %s: %s", Name, m.shown, resp.Status, excerpt(data))
+	}
+	if len(data) > maxResponse {
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s answered more than %d MiB, want %d values of each", Name, m.shown, maxResponse>>20, horizon)
 	}
 	var out response
 	if err := json.Unmarshal(data, &out); err != nil {
-		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s answered a body that is not the documented JSON: %w", Name, m.url, err)
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s answered a body that is not the documented JSON: %w", Name, m.shown, err)
 	}
 	if out.Upper == nil {
 		out.Upper = out.Point
 	}
-	if err := check(out, horizon); err != nil {
-		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s: %w", Name, m.url, err)
+	fc, err := check(out, horizon)
+	if err != nil {
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s: %w", Name, m.shown, err)
 	}
-	return forecast.Forecast{Point: out.Point, Upper: out.Upper}, nil
+	return fc, nil
 }
 
-// check enforces the forecast.Forecast contract on an answer.
-func check(r response, horizon int) error {
+// check enforces the forecast.Forecast contract on an answer and returns it as a forecast.
+func check(r response, horizon int) (forecast.Forecast, error) {
 	if len(r.Point) != horizon || len(r.Upper) != horizon {
-		return fmt.Errorf("answer has %d point and %d upper values, want %d each", len(r.Point), len(r.Upper), horizon)
+		return forecast.Forecast{}, fmt.Errorf("answer has %d point and %d upper values, want %d each", len(r.Point), len(r.Upper), horizon)
 	}
+	fc := forecast.Forecast{Point: make([]float64, horizon), Upper: make([]float64, horizon)}
 	for i := range r.Point {
-		p, u := r.Point[i], r.Upper[i]
-		if math.IsNaN(p) || math.IsInf(p, 0) || p < 0 || math.IsNaN(u) || math.IsInf(u, 0) || u < p {
-			return fmt.Errorf("step %d: point %v, upper %v: want finite values with 0 <= point <= upper", i, p, u)
+		if r.Point[i] == nil || r.Upper[i] == nil {
+			return forecast.Forecast{}, fmt.Errorf("step %d: point or upper is null: want a value at every step", i)
 		}
+		p, u := *r.Point[i], *r.Upper[i]
+		if math.IsNaN(p) || math.IsInf(p, 0) || p < 0 || math.IsNaN(u) || math.IsInf(u, 0) || u < p {
+			return forecast.Forecast{}, fmt.Errorf("step %d: point %v, upper %v: want finite values with 0 <= point <= upper", i, p, u)
+		}
+		fc.Point[i], fc.Upper[i] = p, u
 	}
-	return nil
+	return fc, nil
 }
 
 func excerpt(b []byte) string {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func TestForecast(t *testing.T) {
 		w.Write([]byte(`{"point":[15,16],"upper":[18,20]}`))
 	}))
 	defer srv.Close()
-	m, err := New(srv.URL, time.Second)
+	m, err := New(Options{URL: srv.URL, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +60,9 @@ func TestForecastErrors(t *testing.T) {
 		"negative":            {status: 200, body: `{"point":[-1,5]}`, want: "step 0: point -1"},
 		"too slow":            {status: 200, body: `{"point":[1,1]}`, delay: 300 * time.Millisecond, want: "did not answer within 100ms"},
 		"upper omitted is ok": {status: 200, body: `{"point":[1,2]}`},
+		"null point":          {status: 200, body: `{"point":[1,null],"upper":[2,3]}`, want: "step 1: point or upper is null"},
+		"null upper":          {status: 200, body: `{"point":[1,2],"upper":[null,3]}`, want: "step 0: point or upper is null"},
+		"too large":           {status: 200, body: `{"point":[1,2],"pad":"` + strings.Repeat("x", maxResponse) + `"}`, want: "answered more than 4 MiB"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -67,7 +72,7 @@ func TestForecastErrors(t *testing.T) {
 				w.Write([]byte(tc.body))
 			}))
 			defer srv.Close()
-			m, err := New(srv.URL, 100*time.Millisecond)
+			m, err := New(Options{URL: srv.URL, Timeout: 100 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,12 +91,71 @@ func TestForecastErrors(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	for _, tc := range []struct {
-		url     string
-		timeout time.Duration
-	}{{"ftp://models", time.Second}, {"not a url", time.Second}, {"http://models:8000/forecast", 0}} {
-		if _, err := New(tc.url, tc.timeout); err == nil {
-			t.Errorf("New(%q, %v) error = nil, want one", tc.url, tc.timeout)
-		}
+	tests := map[string]struct {
+		opts Options
+		want []string
+	}{
+		"empty":        {Options{Timeout: time.Second}, []string{"KEDASTRAL_MODEL_URL is required"}},
+		"scheme":       {Options{URL: "ftp://models", Timeout: time.Second}, []string{"must be an http or https URL"}},
+		"not a url":    {Options{URL: "not a url", Timeout: time.Second}, []string{"must be an http or https URL"}},
+		"no timeout":   {Options{URL: "http://models:8000/forecast"}, []string{"KEDASTRAL_MODEL_TIMEOUT must be > 0 (got 0s)"}},
+		"credentials":  {Options{URL: "http://user:s3cret@models:8000/forecast", Timeout: time.Second}, []string{"KEDASTRAL_MODEL_URL http://models:8000/forecast must not hold credentials; use KEDASTRAL_MODEL_BEARER_TOKEN_FILE"}},
+		"missing file": {Options{URL: "http://models", Timeout: time.Second, BearerTokenFile: "/nonexistent/token"}, []string{"KEDASTRAL_MODEL_BEARER_TOKEN_FILE: open /nonexistent/token"}},
+		"all at once": {Options{URL: "http://user:s3cret@models", BearerTokenFile: "/nonexistent/token"},
+			[]string{"must not hold credentials", "TIMEOUT must be > 0", "/nonexistent/token"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := New(tc.opts)
+			if err == nil {
+				t.Fatalf("New(%+v) error = nil, want one", tc.opts)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("New() error = %q, want it to contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("New() error = %q shows the password", err)
+			}
+		})
+	}
+}
+
+// TestSecrets checks that the bearer token is sent, re-read when the file changes, and that
+// neither it nor a key in the URL's query appears in an error.
+func TestSecrets(t *testing.T) {
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = append(auth, r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("warming up"))
+	}))
+	defer srv.Close()
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Options{URL: srv.URL + "/forecast?api_key=TOPSECRET", Timeout: time.Second, BearerTokenFile: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Forecast(hist, 2, 0.9)
+	if err == nil || strings.Contains(err.Error(), "TOPSECRET") || !strings.Contains(err.Error(), srv.URL+"/forecast?…") {
+		t.Errorf("Forecast() error = %v, want one naming %s/forecast?… without the key", err, srv.URL)
+	}
+	if err := os.WriteFile(token, []byte("second"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.Forecast(hist, 2, 0.9)
+	if want := []string{"Bearer first", "Bearer second"}; strings.Join(auth, ",") != strings.Join(want, ",") {
+		t.Errorf("Authorization headers = %q, want %q", auth, want)
+	}
+
+	// Unreachable: the transport's error must not repeat the URL either.
+	srv.Close()
+	_, err = m.Forecast(hist, 2, 0.9)
+	if err == nil || strings.Contains(err.Error(), "TOPSECRET") {
+		t.Errorf("Forecast() on a closed server error = %v, want one without the key", err)
 	}
 }
