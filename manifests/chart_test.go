@@ -286,6 +286,68 @@ func TestChartEverything(t *testing.T) {
 	}
 }
 
+// TestChartPlanBounds: the agent plans within the ScaledObject's bounds unless its env says
+// otherwise. A plan capped below maxReplicaCount would leave the replicas above it to the
+// reactive trigger alone, and a minReplicaCount of 0 is scale to zero, which the agent must be
+// told of (it refuses a minimum of 0 without it).
+func TestChartPlanBounds(t *testing.T) {
+	agent := []string{"--set", "agents[0].workload=checkout", "--set", "agents[0].prometheusURL=http://prometheus:9090",
+		"--set", "agents[0].query=sum(up)", "--set", "agents[0].targetPerPod=50",
+		"--set", "agents[0].scaledObject.enabled=true", "--set", "agents[0].scaledObject.maxReplicaCount=40",
+		"--set", "agents[0].scaledObject.fallbackReplicas=4"}
+	tests := map[string]struct {
+		set     []string
+		wantEnv map[string]string // "" for a variable that must not be set
+		wantMin int32
+	}{
+		"from the ScaledObject": {
+			set:     []string{"agents[0].scaledObject.minReplicaCount=2"},
+			wantEnv: map[string]string{"KEDASTRAL_MIN_REPLICAS": "2", "KEDASTRAL_MAX_REPLICAS": "40", "KEDASTRAL_SCALE_TO_ZERO": ""},
+			wantMin: 2,
+		},
+		"min unset is 1": {
+			wantEnv: map[string]string{"KEDASTRAL_MIN_REPLICAS": "1", "KEDASTRAL_MAX_REPLICAS": "40"},
+			wantMin: 1,
+		},
+		"min 0 is scale to zero": {
+			set:     []string{"agents[0].scaledObject.minReplicaCount=0"},
+			wantEnv: map[string]string{"KEDASTRAL_MIN_REPLICAS": "0", "KEDASTRAL_SCALE_TO_ZERO": "true"},
+			wantMin: 0,
+		},
+		"env wins": {
+			set:     []string{"agents[0].scaledObject.minReplicaCount=0", "agents[0].env.KEDASTRAL_MAX_REPLICAS=30", "agents[0].env.KEDASTRAL_SCALE_TO_ZERO=false", "agents[0].env.KEDASTRAL_MIN_REPLICAS=1"},
+			wantEnv: map[string]string{"KEDASTRAL_MIN_REPLICAS": "1", "KEDASTRAL_MAX_REPLICAS": "30", "KEDASTRAL_SCALE_TO_ZERO": "false"},
+			wantMin: 0,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := slices.Clone(agent)
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			r := byKey(render(t, args...))
+			c := get[*appsv1.Deployment](t, r, "Deployment kedastral/kedastral-agent-checkout").Spec.Template.Spec.Containers[0]
+			seen := map[string]int{}
+			for _, e := range c.Env {
+				if seen[e.Name]++; seen[e.Name] == 2 {
+					t.Errorf("the agent's env sets %s twice", e.Name)
+				}
+			}
+			env := envOf(c)
+			for k, want := range tc.wantEnv {
+				if got, ok := env[k]; got != want || ok != (want != "") {
+					t.Errorf("agent %s = %q (set: %v), want %q", k, got, ok, want)
+				}
+			}
+			so := get[*scaledObject](t, r, "ScaledObject kedastral/checkout")
+			if so.Spec.MinReplicaCount == nil || *so.Spec.MinReplicaCount != tc.wantMin {
+				t.Errorf("ScaledObject minReplicaCount = %v, want %d", so.Spec.MinReplicaCount, tc.wantMin)
+			}
+		})
+	}
+}
+
 // TestChartRefusesBadValues: a missing value that the gateway or an agent could not run without
 // stops `helm install` with a message naming it, rather than deploying pods that crash.
 func TestChartRefusesBadValues(t *testing.T) {

@@ -59,3 +59,9 @@ securityContext:
   value: {{ $v | toString | quote }}
 {{- end }}
 {{- end -}}
+
+{{/* The ScaledObject's minReplicaCount, 1 when not set; an explicit 0 (scale to zero) is kept,
+     where `default` would take it for unset. */}}
+{{- define "kedastral.minReplicas" -}}
+{{- if hasKey . "minReplicaCount" }}{{ .minReplicaCount | toString }}{{ else }}1{{ end }}
+{{- end }}
