@@ -58,19 +58,24 @@ bench: ## Go benchmarks of the core (forecast fit/predict per model, plan)
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 TRACES ?= $(wildcard ../shared/traces/*.csv)
+# The public traces live outside the repository (../shared/traces, with their SOURCES.md).
+need-traces = @test -n "$(TRACES)" || { echo "no traces: put CSV traces in ../shared/traces or name them with TRACES='a.csv b.csv'" >&2; exit 1; }
 
 .PHONY: bench-forecast
-bench-forecast: ## backtest every model on every trace in ../shared/traces and print the summary table
+bench-forecast: ## backtest every model on every trace in ../shared/traces (or TRACES) and print the summary table
+	$(need-traces)
 	$(GOBUILD) -o $(BIN)/ ./agent
 	$(BIN)/agent backtest --model all --window 7d --horizon 60m --stride 15m $(addprefix --input ,$(TRACES))
 
 .PHONY: bench-scaling
-bench-scaling: ## simulate reactive KEDA, Kedastral and the oracle with --sweep on every trace in ../shared/traces and print the comparison
+bench-scaling: ## simulate reactive KEDA, Kedastral and the oracle with --sweep on every trace in ../shared/traces (or TRACES) and print the comparison
+	$(need-traces)
 	$(GOBUILD) -o $(BIN)/ ./agent
 	$(BIN)/agent backtest --simulate --sweep --startup 3m $(addprefix --input ,$(TRACES))
 
 .PHONY: bench-sim-speed
 bench-sim-speed: ## time the simulation of 30 days of 1-minute data (the last 37 days of worldcup98, 7 of warmup) on one core
+	@test -f ../shared/traces/worldcup98_1min.csv || { echo "bench-sim-speed needs ../shared/traces/worldcup98_1min.csv" >&2; exit 1; }
 	$(GOBUILD) -o $(BIN)/ ./agent
 	{ head -n 1 ../shared/traces/worldcup98_1min.csv; tail -n $$((37*1440)) ../shared/traces/worldcup98_1min.csv; } > $(BIN)/wc37.csv
 	GOMAXPROCS=1 taskset -c 0 $(BIN)/agent backtest --simulate --progress=false --input $(BIN)/wc37.csv --warmup 7d

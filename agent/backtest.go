@@ -70,7 +70,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.model, "model", forecast.DefaultModel, "auto, all (every model side by side), or one of: "+strings.Join(forecast.Names(), ", "))
 	fs.Float64Var(&f.quantile, "quantile", 0.9, "upper quantile to evaluate, in (0.5, 1)")
 	fs.StringVar(&f.format, "format", "text", "text or json")
-	fs.StringVar(&f.forecastsOut, "forecasts-out", "", "write every forecast step to this CSV: origin,target,h,actual,point,upper,model")
+	fs.StringVar(&f.forecastsOut, "forecasts-out", "", "write every forecast step to this CSV: input,origin,target,h,actual,point,upper,model")
 	fs.StringVar(&f.refit, "refit", forecast.DefaultRefitEvery.String(), "refit interval, in data time (as KEDASTRAL_REFIT_INTERVAL)")
 	fs.StringVar(&f.calibration, "calibration", forecast.DefaultCalibration.String(), "history held out at each refit to measure errors (band, auto's choice)")
 	fs.StringVar(&f.periods, "periods", "", "pin the seasonal periods, e.g. 24h,7d (default: detected, as the agent does)")

@@ -55,7 +55,7 @@ type Config struct {
 	RefitEvery   time.Duration `envconfig:"REFIT_INTERVAL" default:"6h" desc:"how often the model's parameters are re-estimated (the level follows every sample regardless)"`
 	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
 	TargetPerPod float64       `envconfig:"TARGET_PER_POD" required:"true" desc:"metric value one replica handles (same unit as the query)"`
-	Headroom     float64       `envconfig:"HEADROOM" default:"1" desc:"multiplier on the forecast (see KEDASTRAL_BASIS) before dividing by the target (>= 1)"`
+	Headroom     float64       `envconfig:"HEADROOM" default:"1" desc:"multiplier on the forecast (see KEDASTRAL_BASIS) before dividing by the target, in [1, 100]"`
 	MinReplicas  int32         `envconfig:"MIN_REPLICAS" default:"1" desc:"fewest replicas a plan asks for"`
 	MaxReplicas  int32         `envconfig:"MAX_REPLICAS" default:"20" desc:"most replicas a plan asks for"`
 	LeadTime     string        `envconfig:"LEAD_TIME" default:"3m" desc:"pod start-up plus scaling delay: the gateway answers the max over [now, now+lead]; auto measures the workload's pod start-up (creation to ready) from kube-state-metrics in Prometheus and uses its p90 plus KEDASTRAL_SCALING_DELAY"`
