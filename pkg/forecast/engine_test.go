@@ -185,6 +185,11 @@ func TestDataWarnings(t *testing.T) {
 		"raw counter with a reset": {counter, "raw counter"},
 		"negative values":          {synth(100, time.Minute, func(i int) float64 { return float64(i%5 - 2) }), "negative values"},
 		"a real load":              {synth(600, time.Minute, withNoise(sine(100, 50, 1440), 5, 1)), ""},
+		// A quiet service's counter rises only in the minutes that had requests.
+		"raw counter of a quiet service": {synth(1440, time.Minute, quietCounter(0.1)), "raw counter"},
+		"raw counter of a busier one":    {synth(1440, time.Minute, quietCounter(0.4)), "raw counter"},
+		"a flat load":                    {synth(600, time.Minute, func(int) float64 { return 5 }), ""},
+		"a sparse load":                  {synth(1440, time.Minute, func(i int) float64 { return 3 * b2f(i%17 == 0) }), ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -193,6 +198,20 @@ func TestDataWarnings(t *testing.T) {
 				t.Errorf("dataWarnings() = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// quietCounter is a counter that rises by 1 to 5 in a share p of the minutes, fixed by a seed.
+func quietCounter(p float64) func(int) float64 {
+	r := rand.New(rand.NewPCG(7, 7))
+	total, at := 0.0, -1
+	return func(i int) float64 {
+		for ; at < i; at++ {
+			if r.Float64() < p {
+				total += float64(1 + r.IntN(5))
+			}
+		}
+		return total
 	}
 }
 

@@ -35,8 +35,11 @@ func dataWarnings(history series.Series) []string {
 		}
 		prev = i
 	}
-	// A load goes up and down about equally often; a counter goes up, and down only on a reset.
-	if pairs >= 60 && rises > pairs/2 && falls <= max(resets, pairs/100) {
+	// A load goes up and down about equally often; a counter goes up (on a quiet service, in
+	// only some steps: none when no request came), and down only on a reset, which is rare. (A
+	// sparse load, 0 but for a burst now and then, also falls only to near zero, but as often
+	// as it rises.)
+	if pairs >= 60 && rises >= max(30, pairs/20) && falls <= max(resets, pairs/100) && resets*4 <= rises {
 		msg := "the metric only ever increases"
 		if resets > 0 {
 			msg += fmt.Sprintf(", except %d drops to near zero that look like counter resets", resets)

@@ -21,7 +21,7 @@ func ReadCSV(r io.Reader) ([]Sample, error) {
 	cr.ReuseRecord = true
 	cr.Comment = '#'
 	var out []Sample
-	for line := 1; ; line++ {
+	for first := true; ; first = false {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -29,14 +29,19 @@ func ReadCSV(r io.Reader) ([]Sample, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
+		// The line in the file: the reader skips blank lines and comments.
+		line, _ := cr.FieldPos(0)
 		if len(rec) != 2 {
 			return nil, fmt.Errorf("csv line %d: want 2 fields (timestamp,value), got %d", line, len(rec))
 		}
 		ts, vs := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		if line == 1 && len(out) == 0 && !looksNumeric(vs) && !looksNumeric(ts) {
-			continue // header
+		if first {
+			ts = strings.TrimPrefix(ts, "\ufeff") // a byte-order mark, as spreadsheets write
 		}
 		t, err := ParseTimestamp(ts)
+		if first && err != nil && !looksNumeric(vs) {
+			continue // a header: a first line that holds neither a time nor a value
+		}
 		if err != nil {
 			return nil, fmt.Errorf("csv line %d: %w", line, err)
 		}
@@ -77,18 +82,31 @@ func looksNumeric(s string) bool {
 	return err == nil
 }
 
+// MaxGridPoints bounds the series Grid makes: ten million points (80 MB) is 115 days at a
+// 1-second step or 19 years at a minute. One wrong timestamp (a 0 before a trace of 2023) would
+// otherwise ask for billions of points and end the process out of memory.
+const MaxGridPoints = 10_000_000
+
 // Grid places samples on a regular grid of the given step starting at the first sample
-// (truncated to step), leaving NaN where no sample falls.
+// (truncated to step), leaving NaN where no sample falls. It refuses a step <= 0 and a span of
+// more than MaxGridPoints steps, naming the first and last timestamps.
 func Grid(samples []Sample, step time.Duration) (Series, error) {
 	if len(samples) == 0 {
 		return Series{}, errors.New("no samples")
 	}
-	first := samples[0].T.Truncate(step)
-	n := int(samples[len(samples)-1].T.Truncate(step).Sub(first)/step) + 1
+	if step <= 0 {
+		return Series{}, fmt.Errorf("grid step must be > 0 (got %v)", step)
+	}
+	first, last := samples[0].T.Truncate(step), samples[len(samples)-1].T.Truncate(step)
+	if span := last.Sub(first) / step; span < 0 || span >= MaxGridPoints || last.Sub(first) == math.MaxInt64 {
+		return Series{}, fmt.Errorf("samples from %s to %s at a %v step would make more than %d points: check the timestamps",
+			samples[0].T.Format(time.RFC3339), samples[len(samples)-1].T.Format(time.RFC3339), step, MaxGridPoints)
+	}
+	n := int(last.Sub(first)/step) + 1
 	b, err := NewBuffer(step, n)
 	if err != nil {
 		return Series{}, err
 	}
 	b.Add(samples) // ReadCSV has refused non-finite values already
-	return b.Series(samples[len(samples)-1].T.Truncate(step).Add(step)), nil
+	return b.Series(last.Add(step)), nil
 }

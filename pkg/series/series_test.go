@@ -148,7 +148,21 @@ func TestReadCSV(t *testing.T) {
 		"time going backwards":         {in: "2026-11-26T12:01:00Z,1\n2026-11-26T12:00:00Z,2\n", wantErr: "is not after the previous one"},
 		"wrong field count":            {in: "2026-11-26T12:00:00Z,1,2\n", wantErr: "want 2 fields"},
 		"header only":                  {in: "timestamp,value\n", wantErr: "no samples"},
-		"empty":                        {in: "", wantErr: "no samples"},
+		"blank lines and comments keep line numbers": {
+			in:      "# exported\ntimestamp,value\n\n2026-11-26T12:00:00Z,1\n\n2026-11-26T12:01:00Z,x\n",
+			wantErr: `csv line 6: value "x" is not a number`,
+		},
+		"a first row without a value is not a header": {in: "2026-11-26T12:00:00Z,\n2026-11-26T12:01:00Z,5\n", wantErr: `csv line 1: value "" is not a number`},
+		"a first row of N/A is not a header":          {in: "2026-11-26T12:00:00Z,N/A\n2026-11-26T12:01:00Z,5\n", wantErr: `csv line 1: value "N/A" is not a number`},
+		"byte-order mark without header": {
+			in:   "\ufeff1795694400,1\n",
+			want: []Sample{{time.Unix(1795694400, 0).UTC(), 1}},
+		},
+		"byte-order mark with header": {
+			in:   "\ufefftimestamp,value\n2026-11-26T12:00:00Z,1\n",
+			want: []Sample{{at(0), 1}},
+		},
+		"empty": {in: "", wantErr: "no samples"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -177,6 +191,36 @@ func TestGrid(t *testing.T) {
 	want := Series{Start: at(0), Step: time.Minute, Values: []float64{1, nan, nan, 4}}
 	if diff := cmp.Diff(want, got, cmpopts.EquateNaNs()); diff != "" {
 		t.Errorf("Grid() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestGridErrors(t *testing.T) {
+	tests := map[string]struct {
+		samples []Sample
+		step    time.Duration
+		want    string
+	}{
+		"no samples": {step: time.Minute, want: "no samples"},
+		"zero step":  {samples: []Sample{{at(0), 1}}, want: "grid step must be > 0 (got 0s)"},
+		// A stray 0 before a trace of 2023: 1.7 billion seconds, which would not fit in memory.
+		"a stray timestamp": {
+			samples: []Sample{{time.Unix(0, 0).UTC(), 0}, {time.Unix(1700000000, 0).UTC(), 5}},
+			step:    time.Second,
+			want:    "samples from 1970-01-01T00:00:00Z to 2023-11-14T22:13:20Z at a 1s step would make more than 10000000 points: check the timestamps",
+		},
+		"the whole range of time": {
+			samples: []Sample{{time.Unix(-1<<40, 0).UTC(), 0}, {time.Unix(1<<40, 0).UTC(), 5}},
+			step:    time.Nanosecond,
+			want:    "would make more than 10000000 points",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := Grid(tc.samples, tc.step)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Grid() = %d points, error %v; want an error containing %q", got.Len(), err, tc.want)
+			}
+		})
 	}
 }
 
