@@ -202,9 +202,12 @@ func (e *Engine) needsRefit(history series.Series, horizon int) bool {
 
 // combine writes the weighted forecast of the fitted candidates into dst (clamped), using buf
 // as scratch of the same length. Steps beyond the fitted horizon take the weights of its last.
+// A candidate's NaN or ±Inf counts as the last observed value: no method is meant to give one,
+// but if one did, clamping it would forecast 0 (or the largest float) and size capacity for it.
 func (e *Engine) combine(history series.Series, dst, buf []float64) {
 	clear(dst)
 	last := len(e.weights) - 1
+	lastSeen, _, _ := history.Last() // 0 when there is none
 	for c, p := range e.fitted {
 		if p == nil {
 			continue
@@ -212,7 +215,11 @@ func (e *Engine) combine(history series.Series, dst, buf []float64) {
 		p.Predict(history, buf)
 		for h := range dst {
 			if w := e.weights[min(h, last)][c]; w > 0 {
-				dst[h] += w * clamp(buf[h])
+				v := buf[h]
+				if !finite(v) {
+					v = lastSeen
+				}
+				dst[h] += w * clamp(v)
 			}
 		}
 	}

@@ -391,3 +391,30 @@ func TestChooseBandScale(t *testing.T) {
 		})
 	}
 }
+
+// nanFake forecasts 100 but NaN at step 3 and +Inf at step 5.
+type nanFake struct{ engineFake }
+
+func (m nanFake) Fit(series.Series, []int) (Predictor, error) { return m, nil }
+func (m nanFake) Predict(_ series.Series, dst []float64) {
+	for i := range dst {
+		dst[i] = 100
+	}
+	dst[3], dst[5] = math.NaN(), math.Inf(1)
+}
+
+// TestEngineNonFiniteForecast: a method's NaN or Inf becomes the last observed value, not 0
+// (which clamping would make of NaN) nor the largest float.
+func TestEngineNonFiniteForecast(t *testing.T) {
+	e := NewEngine("nan", EngineConfig{RefitEvery: time.Hour}, nanFake{engineFake{name: "nan"}})
+	s := synth(600, time.Minute, func(i int) float64 { return 40 })
+	fc, err := e.Forecast(s, 8, 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h, want := range []float64{100, 100, 100, 40, 100, 40, 100, 100} {
+		if fc.Point[h] != want || !(fc.Upper[h] >= want) || math.IsInf(fc.Upper[h], 0) {
+			t.Errorf("step %d: point %v, upper %v; want point %v and a finite upper above it", h, fc.Point[h], fc.Upper[h], want)
+		}
+	}
+}
