@@ -319,6 +319,11 @@ func TestChartPlanBounds(t *testing.T) {
 			wantEnv: map[string]string{"KEDASTRAL_MIN_REPLICAS": "1", "KEDASTRAL_MAX_REPLICAS": "30", "KEDASTRAL_SCALE_TO_ZERO": "false"},
 			wantMin: 0,
 		},
+		"extraEnv wins too": {
+			set:     []string{"agents[0].extraEnv[0].name=KEDASTRAL_MAX_REPLICAS", "agents[0].extraEnv[0].value=30"},
+			wantEnv: map[string]string{"KEDASTRAL_MIN_REPLICAS": "1", "KEDASTRAL_MAX_REPLICAS": "30"},
+			wantMin: 1,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

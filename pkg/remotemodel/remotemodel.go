@@ -84,6 +84,7 @@ func New(o Options) (*Model, error) {
 		errs = append(errs, fmt.Errorf("KEDASTRAL_MODEL_TIMEOUT must be > 0 (got %v)", o.Timeout))
 	}
 	cfg := config.DefaultHTTPClientConfig
+	cfg.ProxyFromEnvironment = true // HTTP(S)_PROXY and NO_PROXY, as Go's default client obeys
 	if o.BearerTokenFile != "" {
 		if f, err := os.Open(o.BearerTokenFile); err != nil {
 			errs = append(errs, fmt.Errorf("KEDASTRAL_MODEL_BEARER_TOKEN_FILE: %w", err))

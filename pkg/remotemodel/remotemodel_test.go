@@ -122,6 +122,29 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
+// TestProxyFromEnvironment: the model is reached through HTTP_PROXY, as Go's default client
+// would, for agents whose egress goes through one.
+func TestProxyFromEnvironment(t *testing.T) {
+	var proxied []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxied = append(proxied, r.Method+" "+r.URL.String())
+		w.Write([]byte(`{"point":[1,2]}`))
+	}))
+	defer proxy.Close()
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("NO_PROXY", "")
+	m, err := New(Options{URL: "http://models.example.internal:8000/forecast", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Forecast(hist, 2, 0.9); err != nil {
+		t.Fatalf("Forecast() error = %v", err)
+	}
+	if want := "POST http://models.example.internal:8000/forecast"; len(proxied) != 1 || proxied[0] != want {
+		t.Errorf("the proxy saw %q, want [%q]", proxied, want)
+	}
+}
+
 // TestSecrets checks that the bearer token is sent, re-read when the file changes, and that
 // neither it nor a key in the URL's query appears in an error.
 func TestSecrets(t *testing.T) {

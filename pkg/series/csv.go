@@ -1,6 +1,7 @@
 package series
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -16,7 +17,11 @@ import (
 // strictly increasing time order. Every malformed line is an error naming its line number; the
 // reader stops at the first one, because a trace with a bad line is not a trace to trust.
 func ReadCSV(r io.Reader) ([]Sample, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
+		br.Discard(3) // a byte-order mark, as spreadsheets write
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.Comment = '#'
@@ -35,9 +40,6 @@ func ReadCSV(r io.Reader) ([]Sample, error) {
 			return nil, fmt.Errorf("csv line %d: want 2 fields (timestamp,value), got %d", line, len(rec))
 		}
 		ts, vs := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		if first {
-			ts = strings.TrimPrefix(ts, "\ufeff") // a byte-order mark, as spreadsheets write
-		}
 		t, err := ParseTimestamp(ts)
 		if first && err != nil && !looksNumeric(vs) {
 			continue // a header: a first line that holds neither a time nor a value

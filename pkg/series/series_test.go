@@ -158,6 +158,14 @@ func TestReadCSV(t *testing.T) {
 			in:   "\ufeff1795694400,1\n",
 			want: []Sample{{time.Unix(1795694400, 0).UTC(), 1}},
 		},
+		"byte-order mark before a quoted header": {
+			in:   "\ufeff\"timestamp\",\"value\"\n2026-11-26T12:00:00Z,1\n",
+			want: []Sample{{at(0), 1}},
+		},
+		"byte-order mark before a comment": {
+			in:   "\ufeff# exported\n2026-11-26T12:00:00Z,1\n",
+			want: []Sample{{at(0), 1}},
+		},
 		"byte-order mark with header": {
 			in:   "\ufefftimestamp,value\n2026-11-26T12:00:00Z,1\n",
 			want: []Sample{{at(0), 1}},
