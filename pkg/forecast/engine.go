@@ -53,9 +53,10 @@ type EngineConfig struct {
 //  3. From rolling origins in the held-out span, forecast with each candidate from only the data
 //     before the origin and record its errors at every step of the horizon.
 //  4. With one candidate, use it. With several (auto), weight them per horizon step by their
-//     held-out errors: the best few, inversely to their squared error (each error capped, so
-//     that one level shift does not decide the weights for days: lossCaps), or to their
-//     absolute error when that would have given the lower absolute error (chooseLoss).
+//     held-out errors: the best one to four, inversely to their squared or absolute error
+//     (each error capped, so that one level shift does not decide the weights for days:
+//     lossCaps); how many, and which error, is what would have given the lowest absolute
+//     error on origins the weights were not chosen on (chooseScheme).
 //  5. Record the combination's one-sided errors (actual − forecast) per step: the upper quantile
 //     at step h is the forecast plus their conformal q-quantile (split conformal prediction).
 //  6. Refit the candidates that carry weight on the whole history.
@@ -79,7 +80,7 @@ type Engine struct {
 	periods []int
 	fitted  []Predictor // per candidate; nil when its weight is 0 everywhere
 	weights [][]float64 // [h][candidate]
-	loss    loss        // what the weights were chosen by
+	scheme  scheme      // how the weights were chosen
 	errs    [][]float64 // [h] sorted one-sided errors of the combination, each ÷ bandScale
 	changes []float64   // sorted absolute step-to-step changes, for the cold-start width
 	// The band's errors are measured relative to scale(f) = max(f, scaleFloor)^scaleExp of the
@@ -139,7 +140,7 @@ type FitInfo struct {
 	// Live is true when the weights and the band come from the forecasts the candidates made
 	// since earlier refits (after about half a day of them), false when from a held-out split.
 	Live bool
-	// WeighedBy is the error auto weighed its candidates by: "squared" or "absolute".
+	// WeighedBy says how auto weighed its candidates, e.g. "best 3 by squared error".
 	WeighedBy string
 }
 
@@ -569,11 +570,11 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 			}
 		}
 	}
-	e.loss = squaredLoss
+	e.scheme = defaultScheme
 	if k > 1 {
-		e.loss = chooseLoss(pred, origins, history.Values, horizon, k)
+		e.scheme = chooseScheme(pred, origins, history.Values, horizon, k)
 	}
-	e.weights = weigh(pred, origins, history.Values, horizon, k, e.loss)
+	e.weights = weigh(pred, origins, history.Values, horizon, k, e.scheme)
 
 	// The combination's errors, for the band. Choosing the weights on the same origins would make
 	// those errors look smaller than live ones (the choice has seen them), so with several
@@ -590,7 +591,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 		w := e.weights
 		if crossFit {
 			other := halves[1-half]
-			w = weigh(pickOrigins(pred, other), pickInts(origins, other), history.Values, horizon, k, e.loss)
+			w = weigh(pickOrigins(pred, other), pickInts(origins, other), history.Values, horizon, k, e.scheme)
 		}
 		for _, i := range idx {
 			o := origins[i]
@@ -671,7 +672,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 		e.fitted = nil
 		return errors.Join(append(errs, errors.New("no method could be fitted"))...)
 	}
-	e.info.WeighedBy = e.loss.String()
+	e.info.WeighedBy = e.scheme.String()
 	e.info.Weights = map[string][2]float64{}
 	for c, m := range e.candidates {
 		if e.fitted[c] != nil {
@@ -740,17 +741,12 @@ func usesCandidate(weights [][]float64, c int) bool {
 	return false
 }
 
-// combineTop is how many of the best candidates auto combines at each step. Averaging a few good
-// forecasts is more robust than betting on the single best one measured on two days.
-const combineTop = 3
-
 // loss is the error weigh judges the candidates by.
 type loss int
 
 const (
-	// squaredLoss is the default: a method that is usually close but sometimes far off (a
-	// seasonal copy of yesterday's burst) is the one to avoid when the cost of a miss is an
-	// outage.
+	// squaredLoss: a method that is usually close but sometimes far off (a seasonal copy of
+	// yesterday's burst) is the one to avoid when the cost of a miss is an outage.
 	squaredLoss loss = iota
 	// absoluteLoss judges by the typical miss, which the point forecast's accuracy (MAE, MASE)
 	// is measured by: where rare large misses are everybody's (bursts no method foresees),
@@ -758,35 +754,64 @@ const (
 	absoluteLoss
 )
 
-func (l loss) String() string {
-	if l == absoluteLoss {
-		return "absolute"
-	}
-	return "squared"
+// scheme is how weigh combines the candidates: the top best by the loss, each weighted
+// inversely to it.
+type scheme struct {
+	top  int
+	loss loss
 }
 
-// chooseLoss returns the loss whose weights would have given the lower absolute error on
+// defaultScheme is used until there are origins enough to choose: averaging a few good
+// forecasts is more robust than betting on the single best one, and squared error the safer
+// judge.
+var defaultScheme = scheme{top: 3, loss: squaredLoss}
+
+// schemes are those chooseScheme tries, the default first.
+var schemes = func() []scheme {
+	out := []scheme{defaultScheme}
+	for _, top := range []int{3, 2, 1, 4} {
+		for _, l := range []loss{squaredLoss, absoluteLoss} {
+			if s := (scheme{top, l}); s != defaultScheme {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}()
+
+func (s scheme) String() string {
+	by := "squared"
+	if s.loss == absoluteLoss {
+		by = "absolute"
+	}
+	return fmt.Sprintf("best %d by %s error", s.top, by)
+}
+
+// chooseScheme returns the scheme whose weights would have given the lowest absolute error on
 // origins they were not chosen on: the origins are split in two interleaved halves, and each
-// half is forecast with the weights chosen on the other (cross-fitting), once per loss.
-// Absolute error is chosen only when it is lower by more than 0.1%: squared error, the safer
-// choice, keeps a tie. With too few origins to split, squared error.
+// half is forecast with the weights chosen on the other (cross-fitting), once per scheme. A
+// scheme must beat the best before it (the default first) by more than 0.1% to be chosen, so
+// that a tie keeps the default. With too few origins to split, the default.
 //
-// Neither choice alone is right on every workload: on the public traces absolute error cut
-// auto's error on nab_elb by 3% and squared error was better on nab_asg (docs/BENCHMARKS.md).
-// The upper quantile does not depend on it: it is calibrated on the combination's own errors.
-func chooseLoss(pred [][][]float64, origins []int, v []float64, horizon, k int) loss {
+// No single scheme is right on every workload: on the public traces weighing by absolute
+// error cut auto's error on nab_elb by 3%, while squared error was better on nab_asg, and
+// fewer candidates suit a workload where one method is clearly best (docs/BENCHMARKS.md).
+// The upper quantile does not depend on the choice: it is calibrated on the combination's
+// own errors.
+func chooseScheme(pred [][][]float64, origins []int, v []float64, horizon, k int) scheme {
 	halves := [2][]int{}
 	for i := range origins {
 		halves[i%2] = append(halves[i%2], i)
 	}
 	if len(halves[1]) < minCalibrationErrors {
-		return squaredLoss
+		return defaultScheme
 	}
-	var mae [2]float64
-	for _, l := range []loss{squaredLoss, absoluteLoss} {
+	best, bestMAE := defaultScheme, math.Inf(1)
+	for _, sc := range schemes {
+		mae := 0.0
 		for half, idx := range halves {
 			other := halves[1-half]
-			w := weigh(pickOrigins(pred, other), pickInts(origins, other), v, horizon, k, l)
+			w := weigh(pickOrigins(pred, other), pickInts(origins, other), v, horizon, k, sc)
 			for _, i := range idx {
 				o := origins[i]
 				for h := range horizon {
@@ -805,25 +830,25 @@ func chooseLoss(pred [][][]float64, origins []int, v []float64, horizon, k int) 
 						}
 					}
 					if ok {
-						mae[l] += math.Abs(a - clamp(f))
+						mae += math.Abs(a - clamp(f))
 					}
 				}
 			}
 		}
+		if mae < bestMAE*(1-0.001) {
+			best, bestMAE = sc, mae
+		}
 	}
-	if mae[absoluteLoss] < mae[squaredLoss]*(1-0.001) {
-		return absoluteLoss
-	}
-	return squaredLoss
+	return best
 }
 
 // weigh returns per-step weights over the candidates that sum to 1. With one candidate, or no
 // errors to judge by, it is the first candidate that could fit (candidates are listed most
-// trusted first). Otherwise the combineTop candidates with the lowest mean loss (squared or
+// trusted first). Otherwise the scheme's top candidates with the lowest mean loss (squared or
 // absolute error) at a step, each error capped by lossCaps (smoothed over neighbouring steps,
 // so the choice does not flicker from step to step) share it in proportion to the inverse of
 // that loss.
-func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int, by loss) [][]float64 {
+func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int, sc scheme) [][]float64 {
 	weights := make([][]float64, horizon)
 	for h := range weights {
 		weights[h] = make([]float64, k)
@@ -854,7 +879,7 @@ func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int, by lo
 			for h := range horizon {
 				if a := v[o+h]; finite(a) {
 					d := min(math.Abs(a-pred[c][i][h]), caps[h])
-					if by == squaredLoss {
+					if sc.loss == squaredLoss {
 						d *= d
 					}
 					loss[c][h] += d
@@ -900,7 +925,7 @@ func weigh(pred [][][]float64, origins []int, v []float64, horizon, k int, by lo
 			weights[h][fallback] = 1
 			continue
 		}
-		scores = scores[:min(combineTop, len(scores))]
+		scores = scores[:min(sc.top, len(scores))]
 		if best := scores[0].loss; best == 0 || math.IsInf(best, 1) || math.IsNaN(best) {
 			weights[h][scores[0].c] = 1 // a perfect (or unjudgeable) best: take it alone
 			continue

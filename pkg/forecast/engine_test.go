@@ -320,27 +320,28 @@ func TestWeighCapsEventErrors(t *testing.T) {
 		}
 		pred[0][i], pred[1][i] = []float64{slow}, []float64{-fast}
 	}
-	w := weigh(pred, idx, v, 1, 2, squaredLoss)
+	w := weigh(pred, idx, v, 1, 2, defaultScheme)
 	if w[0][0] <= 0.5 {
 		t.Errorf("weigh() = %v, want more than half on the candidate better outside the shift", w)
 	}
 }
 
-// TestChooseLoss checks that auto weighs by absolute error where that gives the lower absolute
-// error on origins the weights were not chosen on, and by squared error otherwise.
-func TestChooseLoss(t *testing.T) {
+// TestChooseScheme checks that auto combines its candidates in the way that would have left
+// the lowest absolute error on origins the weights were not chosen on.
+func TestChooseScheme(t *testing.T) {
 	tests := map[string]struct {
 		origins int
 		errs    func(i int) (x, y float64) // the two candidates' errors at origin i
-		want    loss
+		want    scheme
 	}{
-		// Both always off, one by twice as much: squared error puts more weight on the better
-		// one (0.8 against 0.67), which leaves the smaller absolute error too.
-		"steady errors": {200, func(int) (float64, float64) { return 1, 2 }, squaredLoss},
+		// Off in opposite directions by the same amount: their average is exact.
+		"errors that cancel": {200, func(int) (float64, float64) { return 2, -2 }, defaultScheme},
+		// Both off the same way, one by twice as much: the better one alone.
+		"one better everywhere": {200, func(int) (float64, float64) { return 1, 2 }, scheme{1, squaredLoss}},
 		// One usually off by 1 but by 30 at one origin in 20, the other always off by 4:
 		// squared error trusts the steady one, whose typical miss is four times larger.
-		"rare large misses": {200, func(i int) (float64, float64) { return 1 + 29*b2f(i%20 == 0), 4 }, absoluteLoss},
-		"too few origins":   {15, func(i int) (float64, float64) { return 1 + 29*b2f(i%5 == 0), 4 }, squaredLoss},
+		"rare large misses": {200, func(i int) (float64, float64) { return 1 + 29*b2f(i%20 == 0), 4 }, scheme{1, absoluteLoss}},
+		"too few origins":   {15, func(i int) (float64, float64) { return 1 + 29*b2f(i%5 == 0), 4 }, defaultScheme},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -353,8 +354,8 @@ func TestChooseLoss(t *testing.T) {
 				v[i] = 100
 				pred[0][i], pred[1][i] = []float64{100 + x}, []float64{100 + y}
 			}
-			if got := chooseLoss(pred, idx, v, 1, 2); got != tc.want {
-				t.Errorf("chooseLoss() = %v, want %v", got, tc.want)
+			if got := chooseScheme(pred, idx, v, 1, 2); got != tc.want {
+				t.Errorf("chooseScheme() = %v, want %v", got, tc.want)
 			}
 		})
 	}
