@@ -600,19 +600,9 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 				if !finite(a) {
 					continue
 				}
-				f, ok := 0.0, true
-				for c := range k {
-					if wc := w[h][c]; wc > 0 {
-						if pred[c] == nil { // the fallback candidate could not fit the training part
-							ok = false
-							break
-						}
-						f += wc * pred[c][i][h]
-					}
-				}
-				if ok {
-					e.errs[h] = append(e.errs[h], a-clamp(f))
-					fs[h] = append(fs[h], clamp(f))
+				if f, ok := combined(w, pred, i, h); ok {
+					e.errs[h] = append(e.errs[h], a-f)
+					fs[h] = append(fs[h], f)
 				}
 			}
 		}
@@ -707,6 +697,22 @@ func (e *Engine) scoreLive(history series.Series, horizon int) {
 	if over := len(e.live) - maxLiveOrigins; over > 0 {
 		e.live = append(e.live[:0], e.live[over:]...)
 	}
+}
+
+// combined is the weights' combination (clamped) of the candidates' forecasts from origin i at
+// step h, or false when a weighted candidate has none (the fallback candidate, which could
+// not fit the training part).
+func combined(w [][]float64, pred [][][]float64, i, h int) (float64, bool) {
+	f := 0.0
+	for c, wc := range w[h] {
+		if wc > 0 {
+			if pred[c] == nil {
+				return 0, false
+			}
+			f += wc * pred[c][i][h]
+		}
+	}
+	return clamp(f), true
 }
 
 // pickOrigins returns the forecasts of the origins at indices idx, per candidate.
@@ -819,18 +825,8 @@ func chooseScheme(pred [][][]float64, origins []int, v []float64, horizon, k int
 					if !finite(a) {
 						continue
 					}
-					f, ok := 0.0, true
-					for c := range k {
-						if wc := w[h][c]; wc > 0 {
-							if pred[c] == nil { // the fallback, which could not fit
-								ok = false
-								break
-							}
-							f += wc * pred[c][i][h]
-						}
-					}
-					if ok {
-						mae += math.Abs(a - clamp(f))
+					if f, ok := combined(w, pred, i, h); ok {
+						mae += math.Abs(a - f)
 					}
 				}
 			}
