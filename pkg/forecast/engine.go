@@ -772,18 +772,13 @@ type scheme struct {
 // judge.
 var defaultScheme = scheme{top: 3, loss: squaredLoss}
 
-// schemes are those chooseScheme tries, the default first.
-var schemes = func() []scheme {
-	out := []scheme{defaultScheme}
-	for _, top := range []int{3, 2, 1, 4} {
-		for _, l := range []loss{squaredLoss, absoluteLoss} {
-			if s := (scheme{top, l}); s != defaultScheme {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}()
+// schemes are those chooseScheme tries, in order: the default first, so that it keeps ties.
+var schemes = []scheme{
+	defaultScheme, {3, absoluteLoss},
+	{2, squaredLoss}, {2, absoluteLoss},
+	{1, squaredLoss}, {1, absoluteLoss},
+	{4, squaredLoss}, {4, absoluteLoss},
+}
 
 func (s scheme) String() string {
 	by := "squared"

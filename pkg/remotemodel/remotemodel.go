@@ -46,7 +46,7 @@ const Name = "http"
 const maxResponse = 4 << 20
 
 // Model posts histories to an endpoint. It is safe for concurrent use. Each call is bounded by
-// the timeout given to New rather than by a context: forecast.Model takes none, since every
+// Options.Timeout rather than by a context: forecast.Model takes none, since every
 // other model is pure computation.
 type Model struct {
 	url    string

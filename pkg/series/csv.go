@@ -84,14 +84,14 @@ func looksNumeric(s string) bool {
 	return err == nil
 }
 
-// MaxGridPoints bounds the series Grid makes: ten million points (80 MB) is 115 days at a
+// maxGridPoints bounds the series Grid makes: ten million points (80 MB) is 115 days at a
 // 1-second step or 19 years at a minute. One wrong timestamp (a 0 before a trace of 2023) would
 // otherwise ask for billions of points and end the process out of memory.
-const MaxGridPoints = 10_000_000
+const maxGridPoints = 10_000_000
 
 // Grid places samples on a regular grid of the given step starting at the first sample
 // (truncated to step), leaving NaN where no sample falls. It refuses a step <= 0 and a span of
-// more than MaxGridPoints steps, naming the first and last timestamps.
+// more than maxGridPoints steps, naming the first and last timestamps.
 func Grid(samples []Sample, step time.Duration) (Series, error) {
 	if len(samples) == 0 {
 		return Series{}, errors.New("no samples")
@@ -100,9 +100,9 @@ func Grid(samples []Sample, step time.Duration) (Series, error) {
 		return Series{}, fmt.Errorf("grid step must be > 0 (got %v)", step)
 	}
 	first, last := samples[0].T.Truncate(step), samples[len(samples)-1].T.Truncate(step)
-	if span := last.Sub(first) / step; span < 0 || span >= MaxGridPoints || last.Sub(first) == math.MaxInt64 {
+	if span := last.Sub(first) / step; span < 0 || span >= maxGridPoints || last.Sub(first) == math.MaxInt64 {
 		return Series{}, fmt.Errorf("samples from %s to %s at a %v step would make more than %d points: check the timestamps",
-			samples[0].T.Format(time.RFC3339), samples[len(samples)-1].T.Format(time.RFC3339), step, MaxGridPoints)
+			samples[0].T.Format(time.RFC3339), samples[len(samples)-1].T.Format(time.RFC3339), step, maxGridPoints)
 	}
 	n := int(last.Sub(first)/step) + 1
 	b, err := NewBuffer(step, n)
