@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -256,10 +257,12 @@ func (c Config) remoteModel() remotemodel.Options {
 	return remotemodel.Options{URL: c.ModelURL, Timeout: c.ModelTimeout, BearerTokenFile: c.ModelToken}
 }
 
-// model builds the configured forecaster.
-func (c Config) model() (forecast.Model, error) {
+// model builds the configured forecaster; a remote model's requests end with ctx.
+func (c Config) model(ctx context.Context) (forecast.Model, error) {
 	if c.Model == remotemodel.Name {
-		return remotemodel.New(c.remoteModel())
+		o := c.remoteModel()
+		o.Context = ctx
+		return remotemodel.New(o)
 	}
 	periods, _ := c.periods() // validated at start
 	return forecast.New(c.Model, forecast.Options{Periods: periods, RefitEvery: c.RefitEvery})

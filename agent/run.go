@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	model, err := cfg.model()
+	model, err := cfg.model(ctx)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ package remotemodel
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,12 +47,13 @@ const Name = "http"
 const maxResponse = 4 << 20
 
 // Model posts histories to an endpoint. It is safe for concurrent use. Each call is bounded by
-// Options.Timeout rather than by a context: forecast.Model takes none, since every
-// other model is pure computation.
+// Options.Timeout and ends with Options.Context: forecast.Model's calls take no context, since
+// every other model is pure computation, so the process's own context is given once, here.
 type Model struct {
 	url    string
 	shown  string // url for messages: without its query, which may hold a key
 	client *http.Client
+	ctx    context.Context
 }
 
 var _ forecast.Model = (*Model)(nil)
@@ -65,6 +67,9 @@ type Options struct {
 	Timeout time.Duration
 	// BearerTokenFile, when set, holds a token sent as "Authorization: Bearer <token>".
 	BearerTokenFile string
+	// Context, when set, ends every request in flight once it is done, so that a shutdown does
+	// not wait out Timeout on a slow endpoint. Nil means context.Background().
+	Context context.Context
 }
 
 // New returns a Model for the options, or every problem with them.
@@ -101,7 +106,11 @@ func New(o Options) (*Model, error) {
 		return nil, fmt.Errorf("model endpoint client: %w", err)
 	}
 	client.Timeout = o.Timeout
-	return &Model{url: o.URL, shown: show(u), client: client}, nil
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return &Model{url: o.URL, shown: show(u), client: client, ctx: ctx}, nil
 }
 
 // show is u as errors may print it: no credentials, and "?…" for a query.
@@ -146,11 +155,16 @@ func (m *Model) Forecast(history series.Series, horizon int, quantile float64) (
 	if err != nil {
 		return forecast.Forecast{}, fmt.Errorf("forecast %s: encode request: %w", Name, err)
 	}
-	resp, err := m.client.Post(m.url, "application/json", bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(m.ctx, http.MethodPost, m.url, bytes.NewReader(body))
+	if err != nil {
+		return forecast.Forecast{}, fmt.Errorf("forecast %s: %s: %w", Name, m.shown, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := m.client.Do(hreq)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			if ue.Timeout() {
+			if ue.Timeout() && m.ctx.Err() == nil {
 				return forecast.Forecast{}, fmt.Errorf("forecast %s: %s did not answer within %v", Name, m.shown, m.client.Timeout)
 			}
 			err = ue.Err // url.Error repeats the whole URL

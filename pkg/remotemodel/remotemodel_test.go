@@ -1,7 +1,10 @@
 package remotemodel
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +91,33 @@ func TestForecastErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestContextEndsRequest: the agent's shutdown ends a request in flight instead of waiting out
+// the timeout on an endpoint that does not answer.
+func TestContextEndsRequest(t *testing.T) {
+	arrived, left := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // the server notices a hang-up only once the body is read
+		close(arrived)
+		<-r.Context().Done() // never answers
+		close(left)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := New(Options{URL: srv.URL, Timeout: 20 * time.Second, Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	_, err = m.Forecast(hist, 2, 0.9)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), srv.URL) {
+		t.Errorf("Forecast() error = %v, want context.Canceled naming %s", err, srv.URL)
+	}
+	<-left // the endpoint saw the request end
 }
 
 func TestNewErrors(t *testing.T) {
