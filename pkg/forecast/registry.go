@@ -21,6 +21,7 @@ const (
 	FFTDSP            = "fft_dsp"
 	MSTL              = "mstl"
 	DHR               = "dhr"
+	Analog            = "analog"
 	// Auto combines the methods above per workload by their errors on its own recent history.
 	Auto = "auto"
 
@@ -62,6 +63,7 @@ var methods = map[string]func(opts Options) Method{
 	DSHW:              func(Options) Method { return newDSHW() },
 	MSTL:              func(Options) Method { return mstlMethod{} },
 	DHR:               func(Options) Method { return dhrMethod{} },
+	Analog:            func(Options) Method { return analogMethod{} },
 }
 
 // autoCandidates are the methods auto weighs, most trusted first: with too little history to
@@ -73,7 +75,7 @@ var methods = map[string]func(opts Options) Method{
 // while its 100-permutation period test was a fifth of every refit (without it, auto's MASE on
 // the public traces was the same or lower at 30 of 32 trace × lead pairs, and at most 0.8% higher
 // at the other two: docs/BENCHMARKS.md).
-var autoCandidates = []string{RobustLevel, Naive, SeasonalNaive, MSTL, DHR, DSHW, HoltWinters, ARIMA, SARIMA}
+var autoCandidates = []string{RobustLevel, Naive, SeasonalNaive, MSTL, DHR, DSHW, HoltWinters, ARIMA, SARIMA, Analog}
 
 // New returns the named model: one of the methods, each wrapped in an Engine that refits it
 // periodically and calibrates its upper quantile, or auto, an Engine over autoCandidates.

@@ -13,7 +13,7 @@ import (
 
 func TestNames(t *testing.T) {
 	got := forecast.Names()
-	want := []string{forecast.ARIMA, forecast.Auto, forecast.DHR, forecast.DSHW, forecast.FFTDSP, forecast.HoltWinters,
+	want := []string{forecast.Analog, forecast.ARIMA, forecast.Auto, forecast.DHR, forecast.DSHW, forecast.FFTDSP, forecast.HoltWinters,
 		forecast.MSTL, forecast.Naive, forecast.RobustLevel, forecast.SARIMA, forecast.SeasonalNaive, forecast.SeasonalNaiveWeek}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Names() mismatch (-want +got):\n%s", diff)
