@@ -1,7 +1,6 @@
 package forecast
 
 import (
-	"cmp"
 	"slices"
 	"time"
 
@@ -66,73 +65,114 @@ func (analogMethod) Fit(history series.Series, periods []int) (Predictor, error)
 // the same phase; 0 for none.
 type analogFit struct{ period int }
 
-// analogCand is a candidate analogue: the index of its "now", and its distance to the present.
+// analogCand is a candidate analogue: the index of its "now", its distance to the present, and
+// its level.
 type analogCand struct {
-	j int
-	d float64
+	j        int
+	d, level float64
+}
+
+// analogSums are the prefix sums of y from index lo, so that a mean over a window costs two
+// reads. Predict takes them only around the moments it compares, not over the whole week.
+type analogSums struct {
+	lo  int
+	cum []float64 // cum[k] = Σ y[lo : lo+k]
+}
+
+func (s *analogSums) reset(y []float64, lo, hi int) {
+	s.lo, s.cum = lo, append(s.cum[:0], 0)
+	acc := 0.0
+	for _, v := range y[lo : hi+1] {
+		acc += v
+		s.cum = append(s.cum, acc)
+	}
+}
+
+// mean is the mean of y over (i−w, i], which must lie within the sums.
+func (s *analogSums) mean(i, w int) float64 {
+	return (s.cum[i+1-s.lo] - s.cum[i+1-w-s.lo]) / float64(w)
 }
 
 // Predict implements Predictor.
 func (f analogFit) Predict(history series.Series, dst []float64) {
-	step := history.Step
 	horizon := len(dst)
-	y := fillGaps(history.Tail(durationSteps(analogLibrary, step) + horizon).Values)
-	if y == nil {
-		clear(dst)
-		return
+	step := history.Step
+	y := history.Tail(durationSteps(analogLibrary, step) + horizon).Values
+	if slices.ContainsFunc(y, func(v float64) bool { return !finite(v) }) {
+		if y = fillGaps(y); y == nil {
+			clear(dst)
+			return
+		}
 	}
 	n := len(y)
-	cum := make([]float64, n+1)
-	for i, v := range y {
-		cum[i+1] = cum[i] + v
-	}
-	mean := func(i, w int) float64 { // the mean of y over (i−w, i], cut at the start
-		lo := max(0, i-w+1)
-		return (cum[i+1] - cum[lo]) / float64(i+1-lo)
-	}
 	smooth := durationSteps(analogSmooth, step)
 	span := durationSteps(analogShape, step)
 	m := durationSteps(analogLevel, step)
 	t := n - 1
-	level := mean(t, m)
-	first := max(span, m) // the earliest analogue with a whole hour before it
-	last := t - horizon   // the latest with its whole future known
+	// back is how far before an analogue's "now" the comparison and its level reach: first
+	// is the earliest analogue with both inside the history, last the latest whose whole
+	// future is known.
+	back := max(span+smooth, m) - 1
+	first, last := back, t-horizon
 	if last < first {
+		level := 0.0
+		for _, v := range y[max(0, n-m):] {
+			level += v
+		}
+		level /= float64(min(n, m))
 		for i := range dst {
 			dst[i] = level
 		}
 		return
 	}
-	dist := func(j int) float64 {
-		d := 0.0
-		for l := 0; l <= span; l += smooth {
-			e := mean(t-l, smooth) - mean(j-l, smooth)
-			d += e * e
-		}
-		return d
+	var sums analogSums
+	sums.reset(y, t-back, t)
+	var now []float64 // the present's hour, at 5-minute means, newest first
+	for l := 0; l <= span; l += smooth {
+		now = append(now, sums.mean(t-l, smooth))
 	}
-	var cands []analogCand
+	level := sums.mean(t, m)
+	// near holds the k nearest so far, nearest first; a candidate enters only when it beats
+	// the last, so that of equal distances the one seen first, the more recent, is kept.
+	near := make([]analogCand, 0, analogK)
+	scan := func(lo, hi int) { // the candidates in [lo, hi], the latest first
+		sums.reset(y, lo-back, hi)
+		for j := hi; j >= lo; j-- {
+			d := 0.0
+			for i, q := range now {
+				e := q - sums.mean(j-i*smooth, smooth)
+				d += e * e
+			}
+			if len(near) == analogK && d >= near[analogK-1].d {
+				continue
+			}
+			k := len(near)
+			if k < analogK {
+				near = append(near, analogCand{})
+			} else {
+				k--
+			}
+			for ; k > 0 && near[k-1].d > d; k-- {
+				near[k] = near[k-1]
+			}
+			near[k] = analogCand{j, d, sums.mean(j, m)}
+		}
+	}
 	if p := f.period; p > 0 {
 		hw := durationSteps(analogPhase, step)
-		for c := t - p; c+hw >= first; c -= p {
-			for j := max(first, c-hw); j <= min(last, c+hw); j++ {
-				cands = append(cands, analogCand{j, dist(j)})
+		for c := t - p; c+hw >= first; c -= p { // the most recent cycle first
+			if lo, hi := max(first, c-hw), min(last, c+hw); lo <= hi {
+				scan(lo, hi)
 			}
 		}
 	}
-	if len(cands) == 0 { // no cycle, or less than a cycle of history
-		for j := last; j >= max(first, last-analogMaxScan); j-- {
-			cands = append(cands, analogCand{j, dist(j)})
-		}
+	if len(near) == 0 { // no cycle, or less than a cycle of history
+		scan(max(first, last-analogMaxScan), last)
 	}
-	slices.SortFunc(cands, func(a, b analogCand) int {
-		return cmp.Or(cmp.Compare(a.d, b.d), b.j-a.j) // ties: the more recent first
-	})
-	cands = cands[:min(analogK, len(cands))]
-	moves := make([]float64, len(cands))
+	moves := make([]float64, len(near))
 	for h := range dst {
-		for i, c := range cands {
-			moves[i] = y[c.j+h+1] - mean(c.j, m)
+		for i, c := range near {
+			moves[i] = y[c.j+h+1] - c.level
 		}
 		dst[h] = level + median(moves)
 		if !finite(dst[h]) { // an overflow of huge values
