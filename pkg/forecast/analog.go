@@ -44,10 +44,12 @@ const (
 	analogLevel = 15 * time.Minute
 	// analogPhase is how far from the current time of day an analogue may be, with a cycle.
 	analogPhase = time.Hour
-	// analogK is how many analogues vote. Measured on the public traces, 40 was better than 10
-	// or 20 at every lead time past 5 minutes, and 60 no better (docs/BENCHMARKS.md).
+	// analogK is how many analogues vote. On the public traces (docs/BENCHMARKS.md), 40 had a
+	// lower median error than 20 at 30 and 60 minutes (20 was lower at 5, the same at 15), and
+	// 60 was lower only at 60 minutes.
 	analogK = 40
-	// analogMaxScan bounds the candidates compared without a cycle: the most recent ones.
+	// analogMaxScan bounds the candidates compared without a cycle, the most recent ones (two
+	// weeks of 5-minute steps, close to three days of minutes), and so the cost of a forecast.
 	analogMaxScan = 4032
 )
 
