@@ -51,9 +51,14 @@ type EngineConfig struct {
 //  1. Detect the seasonal periods (hour, day, week) in the data, unless pinned.
 //  2. Hold out the last Calibration span; fit every candidate method on the history before it.
 //  3. From rolling origins in the held-out span, forecast with each candidate from only the data
-//     before the origin and record its errors at every step of the horizon.
+//     before the origin and record its errors at every step of the horizon. With several
+//     candidates, once enough of their live forecasts have met their outcome, judge those
+//     instead: every liveStride of data, Forecast keeps what every candidate forecast from the
+//     history it was given, and a refit scores the last two days of them, or the last cycle of
+//     the longest period when that is longer (a week: so that the weekend, and the Monday after
+//     it, are among the days judged).
 //  4. With one candidate, use it. With several (auto), weight them per horizon step by their
-//     held-out errors: the best one to four, inversely to their squared or absolute error
+//     errors: the best one to four, inversely to their squared or absolute error
 //     (each error capped, so that one level shift does not decide the weights for days:
 //     lossCaps); how many, and which error, is what would have given the lowest absolute
 //     error on origins the weights were not chosen on (chooseScheme).
@@ -63,7 +68,8 @@ type EngineConfig struct {
 //
 // Between refits a Forecast is one Predict per weighted candidate on the newest data; with
 // several candidates, plus one from a quarter of an hour earlier, to correct the forecast after
-// a level shift the candidates have not followed yet (correctShift). Errors are measured with
+// a level shift the candidates have not followed yet (correctShift), and every liveStride one
+// Predict per candidate, kept to judge it by. Errors are measured with
 // parameters fitted without the data they are measured on, just as live forecasts are made with
 // parameters up to RefitEvery old.
 //
@@ -96,6 +102,8 @@ type Engine struct {
 	all         []Predictor
 	live        []liveOrigin
 	liveHorizon int
+	nextLive    time.Time // the earliest end of history the next live origin is recorded at
+	knownLive   int       // how many of live have their whole horizon in the history last fitted
 	// recent are the combination's latest forecasts, by origin, since the last refit: the
 	// level-shift check compares the newest samples with the forecast made shiftSpan before
 	// them, and a cycle that finds it here need not make it again.
@@ -110,17 +118,22 @@ type recentForecast struct {
 }
 
 // liveOrigin is what every candidate forecast from one origin, with the parameters of the fit
-// before it: errors measured on these are out of sample and made with full-history fits, as
-// live forecasts are.
+// before it and from the history the Engine was given then: errors measured on these are out of
+// sample and are those of the forecasts each candidate would have made live. (Re-forecasting
+// from the history at the next refit would not do: its window starts later, and methods that
+// re-initialise from the start of the history they are given, as Holt-Winters does, or that
+// need two weekly cycles of it, as double seasonal Holt-Winters does, would be judged on another
+// forecast than the one they make.)
 type liveOrigin struct {
 	at   time.Time
 	pred [][]float64 // [candidate][h]; nil for a candidate that had no fit
 }
 
 const (
-	// liveStride is the spacing of the origins scored between refits.
+	// liveStride is the spacing of the origins recorded between refits.
 	liveStride = 15 * time.Minute
-	// maxLiveOrigins keeps two days of them.
+	// maxLiveOrigins keeps two days of them whose outcome is known, or the last cycle of the
+	// longest seasonal period when that is longer.
 	maxLiveOrigins = 192
 	// minLiveOrigins is the fewest with which auto trusts them over a held-out split.
 	minLiveOrigins = 48
@@ -179,6 +192,7 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 		// extension when the step is tiny and shiftSteps huge).
 		ext := make([]float64, horizon+min(e.shiftSteps(history.Step), history.Len()))
 		e.combine(history, ext, make([]float64, len(ext)))
+		e.recordLive(history, horizon)
 		copy(pt, ext)
 		e.remember(history.End(), ext)
 		e.correctShift(history, pt)
@@ -507,9 +521,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	k := len(e.candidates)
 	if k > 1 {
 		if e.all == nil || history.Step != e.step || history.End().Before(e.fitEnd) || horizon != e.liveHorizon {
-			e.live = nil
-		} else {
-			e.scoreLive(history, horizon)
+			e.live, e.nextLive = nil, time.Time{}
 		}
 	}
 	e.step, e.fitEnd, e.fitLen = history.Step, history.End(), history.Len()
@@ -523,7 +535,8 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	var origins []int
 	// pred[c][i][h]: candidate c's forecast from origin i.
 	pred := make([][][]float64, k)
-	if e.info.Live = len(e.live) >= minLiveOrigins; e.info.Live {
+	e.pruneLive(history, horizon)
+	if e.info.Live = e.knownLive >= minLiveOrigins; e.info.Live {
 		// Judge the candidates by the forecasts their full-history fits made since: a held-out
 		// split would judge fits on a shorter history, which undervalues the methods that gain
 		// most from a long one.
@@ -552,7 +565,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 			origins = append(origins, o)
 		}
 	}
-	if len(origins) > 0 && len(e.live) < minLiveOrigins {
+	if len(origins) > 0 && !e.info.Live {
 		train := history.Before(history.Time(n - hold))
 		for c, m := range e.candidates {
 			p, err := m.Fit(train, e.periods)
@@ -672,31 +685,54 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	return nil
 }
 
-// scoreLive records, for origins every liveStride since the last refit whose whole horizon is
-// now known, what each candidate's last fit forecast from them.
-func (e *Engine) scoreLive(history series.Series, horizon int) {
-	n := history.Len()
-	first := int(e.fitEnd.Sub(history.Start) / history.Step)
-	stride := max(1, durationSteps(liveStride, history.Step))
-	buf := make([]float64, horizon)
-	for o := max(first, 1); o+horizon <= n; o += stride {
-		lo := liveOrigin{at: history.Time(o), pred: make([][]float64, len(e.all))}
-		past := history.Before(history.Time(o))
-		for c, p := range e.all {
-			if p == nil {
-				continue
-			}
-			p.Predict(past, buf)
-			lo.pred[c] = make([]float64, horizon)
-			for h, v := range buf {
-				lo.pred[c][h] = clamp(v)
-			}
+// recordLive keeps what every candidate forecasts from history, when its end is at least
+// liveStride after the last origin kept: the next refit judges the candidates by these.
+func (e *Engine) recordLive(history series.Series, horizon int) {
+	end := history.End()
+	if e.all == nil || horizon != e.liveHorizon || end.Before(e.nextLive) {
+		return
+	}
+	lo := liveOrigin{at: end, pred: make([][]float64, len(e.all))}
+	for c, p := range e.all {
+		if p == nil {
+			continue
 		}
-		e.live = append(e.live, lo)
+		lo.pred[c] = make([]float64, horizon)
+		p.Predict(history, lo.pred[c])
+		for h, v := range lo.pred[c] {
+			lo.pred[c][h] = clamp(v)
+		}
 	}
-	if over := len(e.live) - maxLiveOrigins; over > 0 {
+	e.live = append(e.live, lo)
+	e.nextLive = end.Add(liveStride)
+}
+
+// pruneLive drops the live origins history no longer holds, and the oldest of those whose
+// whole horizon it holds beyond maxLiveOrigins; it counts those in knownLive. Origins whose
+// outcome is not yet known are kept for a later refit.
+func (e *Engine) pruneLive(history series.Series, horizon int) {
+	known, kept := 0, e.live[:0]
+	for _, lo := range e.live {
+		o := int(lo.at.Sub(history.Start) / history.Step)
+		if o < 1 {
+			continue
+		}
+		if o+horizon <= history.Len() {
+			known++
+		}
+		kept = append(kept, lo)
+	}
+	clear(e.live[len(kept):])
+	e.live = kept
+	limit := maxLiveOrigins
+	for _, p := range e.periods {
+		limit = max(limit, int(time.Duration(p)*history.Step/liveStride))
+	}
+	if over := known - limit; over > 0 {
 		e.live = append(e.live[:0], e.live[over:]...)
+		known = limit
 	}
+	e.knownLive = known
 }
 
 // combined is the weights' combination (clamped) of the candidates' forecasts from origin i at

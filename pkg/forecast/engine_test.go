@@ -20,6 +20,9 @@ type engineFake struct {
 	bias float64
 	err  error
 	fits *int
+	// needs, when set, is the history Predict needs to forecast f; with less, it adds bias
+	// (as Holt-Winters loses its weekly season on less than two weeks).
+	needs int
 }
 
 func (m engineFake) Name() string { return m.name }
@@ -35,8 +38,12 @@ func (m engineFake) Fit(series.Series, []int) (Predictor, error) {
 func (m engineFake) Predict(h series.Series, dst []float64) {
 	// Indices are minutes since synthStart.
 	first := int(h.Start.Sub(synthStart) / h.Step)
+	bias := m.bias
+	if m.needs > 0 && h.Len() >= m.needs {
+		bias = 0
+	}
 	for i := range dst {
-		dst[i] = m.f(first+h.Len()+i) + m.bias
+		dst[i] = m.f(first+h.Len()+i) + bias
 	}
 }
 
@@ -223,7 +230,7 @@ func TestEngineJudgesByLiveForecasts(t *testing.T) {
 		engineFake{name: "biased", f: f, bias: 20}, engineFake{name: "good", f: f})
 	s := synth(8*1440, time.Minute, f)
 	var live bool
-	for end := 4 * 1440; end <= 8*1440; end += 360 {
+	for end := 4 * 1440; end <= 8*1440; end += 15 {
 		if _, err := e.Forecast(s.Before(s.Time(end)), 60, 0.9); err != nil {
 			t.Fatal(err)
 		}
@@ -231,10 +238,63 @@ func TestEngineJudgesByLiveForecasts(t *testing.T) {
 	}
 	info := e.Info()
 	if !live || !info.Live {
-		t.Fatalf("Info().Live = %v after four days of refits every 6h, want true", info.Live)
+		t.Fatalf("Info().Live = %v after four days of forecasts every 15 minutes, want true", info.Live)
 	}
 	if info.Weights["good"][0] < 0.99 {
 		t.Errorf("weights = %v, want nearly all on the unbiased method", info.Weights)
+	}
+}
+
+// TestEngineJudgesTheForecastsMade checks that auto judges its candidates by the forecasts they
+// made from the history the Engine was given then, not by forecasts re-made at the next refit
+// from a history whose window starts later. The agent keeps a sliding window; a method that
+// needs all of it (Holt-Winters with a weekly season needs two weeks) forecasts well live, and
+// would forecast badly from the shorter history a re-forecast sees.
+func TestEngineJudgesTheForecastsMade(t *testing.T) {
+	f := withNoise(sine(100, 50, 1440), 1, 9)
+	const window = 3 * 1440
+	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
+		engineFake{name: "slightly biased", f: f, bias: 5},
+		engineFake{name: "needs the whole window", f: f, bias: 20, needs: window})
+	s := synth(8*1440, time.Minute, f)
+	for end := window; end <= 8*1440; end += 15 {
+		if _, err := e.Forecast(s.Before(s.Time(end)).Tail(window), 60, 0.9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := e.Info()
+	if !info.Live {
+		t.Fatalf("Info().Live = false after five days of forecasts every 15 minutes, want true")
+	}
+	if w := info.Weights["needs the whole window"]; w[0] < 0.99 || w[1] < 0.99 {
+		t.Errorf("weights = %v, want nearly all on the method that forecasts best from the window it is given", info.Weights)
+	}
+}
+
+// TestEngineJudgesAWeek checks that with a weekly period auto judges its candidates over the
+// last week of their live forecasts, not the last two days: a candidate that is exact on
+// weekdays and far off on the weekend must not win on two weekdays just before the weekend.
+func TestEngineJudgesAWeek(t *testing.T) {
+	const day = 288 // 5-minute steps
+	base := sine(100, 50, day)
+	weekend := func(i int) bool { return (i/day)%7 == 6 }
+	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}},
+		engineFake{name: "steady", f: base, bias: 3},
+		engineFake{name: "weekdays only", f: func(i int) float64 { return base(i) + 40*b2f(weekend(i)) }})
+	s := synth(21*day, 5*time.Minute, base)
+	// Up to the start of day 20, a weekend day; the last refit was at 18:00 on day 19, after
+	// five weekdays.
+	for end := 10 * day; end <= 20*day; end += 3 {
+		if _, err := e.Forecast(s.Before(s.Time(end)).Tail(14*day), 12, 0.9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := e.Info()
+	if !info.Live || len(info.Periods) != 2 {
+		t.Fatalf("Info() = %+v, want live weights and two periods", info)
+	}
+	if w := info.Weights["steady"]; w[0] < 0.99 || w[1] < 0.99 {
+		t.Errorf("weights = %v, want nearly all on the candidate that is better over the week", info.Weights)
 	}
 }
 
