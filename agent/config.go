@@ -46,7 +46,7 @@ type Config struct {
 	// Forecasting and planning.
 	Step         time.Duration `envconfig:"STEP" default:"1m" desc:"resolution of the history and the plan"`
 	Interval     time.Duration `envconfig:"INTERVAL" default:"30s" desc:"how often the agent fetches, forecasts and publishes"`
-	History      time.Duration `envconfig:"HISTORY" default:"7d" desc:"how much history to keep (and back-fill at start)"`
+	History      time.Duration `envconfig:"HISTORY" default:"7d" desc:"how much history to keep (and back-fill at start); a weekly pattern needs two weeks or more"`
 	Horizon      time.Duration `envconfig:"HORIZON" default:"30m" desc:"how far ahead to plan"`
 	Model        string        `envconfig:"MODEL" default:"auto" desc:"forecasting model: auto (weighs the others by their recent errors on this workload), or one of naive, seasonal_naive, seasonal_naive_week, robust_level, arima, sarima, holt_winters, dshw, fft_dsp, mstl, dhr, analog; or http, your own model behind KEDASTRAL_MODEL_URL"`
 	ModelURL     string        `envconfig:"MODEL_URL" desc:"with KEDASTRAL_MODEL=http: the endpoint the history is POSTed to (contract in pkg/remotemodel)"`
