@@ -52,7 +52,7 @@ type Config struct {
 	ModelURL     string        `envconfig:"MODEL_URL" desc:"with KEDASTRAL_MODEL=http: the endpoint the history is POSTed to (contract in pkg/remotemodel)"`
 	ModelTimeout time.Duration `envconfig:"MODEL_TIMEOUT" default:"5s" desc:"with KEDASTRAL_MODEL=http: timeout of each request"`
 	ModelToken   string        `envconfig:"MODEL_BEARER_TOKEN_FILE" desc:"with KEDASTRAL_MODEL=http: file holding a bearer token for the endpoint, read at each request"`
-	Periods      []string      `envconfig:"PERIODS" desc:"seasonal periods to use, e.g. 24h,7d (default: detected from the data: hour, day and week)"`
+	Periods      []string      `envconfig:"PERIODS" desc:"seasonal periods to use, e.g. 24h,7d (default: detected from the data: a quarter and a half hour, as cron jobs have, an hour, a day and a week)"`
 	RefitEvery   time.Duration `envconfig:"REFIT_INTERVAL" default:"6h" desc:"how often the model's parameters are re-estimated (the level follows every sample regardless)"`
 	Quantile     float64       `envconfig:"QUANTILE" default:"0.9" desc:"upper quantile the forecast reports, in (0.5, 1)"`
 	TargetPerPod float64       `envconfig:"TARGET_PER_POD" required:"true" desc:"metric value one replica handles (same unit as the query)"`

@@ -53,10 +53,14 @@ const (
 	analogMaxScan = 4032
 )
 
-// Fit implements Method: it keeps the shortest period that two cycles of the history hold.
+// Fit implements Method: it keeps the shortest period that two cycles of the history hold and
+// that is longer than the windows around the same phase in consecutive cycles (2·analogPhase):
+// shorter ones (an hour, a quarter-hour cron job) would have the windows overlap, scan the same
+// moments twice and let one moment fill several of the k places.
 func (analogMethod) Fit(history series.Series, periods []int) (Predictor, error) {
+	hw := durationSteps(analogPhase, history.Step)
 	for _, p := range periods {
-		if 2*p <= history.Len() {
+		if 2*p <= history.Len() && p > 2*hw {
 			return analogFit{period: p}, nil
 		}
 	}

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -82,6 +83,9 @@ func TestAnalogTimeOfDay(t *testing.T) {
 		"before the surge": {now: 3*day + 100, periods: []int{day}, above: 130, below: 341},
 		"before nothing":   {now: 3*day + 200, periods: []int{day}, above: 99.999, below: 100.001},
 		"no cycle given":   {now: 3*day + 100, above: 99.999, below: 100.001},
+		// A period no longer than the windows around the same phase (an hour, a cron job's
+		// quarter hour) is not a time of day: the day still is.
+		"before the surge, with an hour too": {now: 3*day + 100, periods: []int{12, day}, above: 130, below: 341},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -89,6 +93,33 @@ func TestAnalogTimeOfDay(t *testing.T) {
 			got := predict(t, analogMethod{}, s, tc.periods, s, 12)
 			if v := got[11]; v <= tc.above || v >= tc.below {
 				t.Errorf("Predict()[11] = %.2f, want in (%v, %v); actual %v", v, tc.above, tc.below, f(tc.now+11))
+			}
+		})
+	}
+}
+
+// TestAnalogShortPeriod checks that a period no longer than two phase windows (an hour at
+// 5-minute steps; a quarter hour at 1-minute steps) is ignored: its windows would overlap, and
+// the same moments would fill several of the analogues' places. The forecast must be the one
+// made without it.
+func TestAnalogShortPeriod(t *testing.T) {
+	cases := map[string]struct {
+		step          time.Duration
+		n             int
+		with, without []int
+	}{
+		"an hour at 5m":                  {step: 5 * time.Minute, n: 4 * 288, with: []int{12}},
+		"a quarter hour and a day at 1m": {step: time.Minute, n: 4 * 1440, with: []int{15, 1440}, without: []int{1440}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := synth(tc.n, tc.step, withNoise(func(i int) float64 {
+				return 100 + 30*math.Sin(2*math.Pi*float64(i)*float64(tc.step)/float64(24*time.Hour)) + 20*b2f(i%15 < 2)
+			}, 5, 21))
+			got := predict(t, analogMethod{}, s, tc.with, s, 12)
+			want := predict(t, analogMethod{}, s, tc.without, s, 12)
+			if !slices.Equal(got, want) {
+				t.Errorf("Predict() with periods %v = %v, want %v (as with %v)", tc.with, got, want, tc.without)
 			}
 		})
 	}

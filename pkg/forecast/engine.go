@@ -48,7 +48,7 @@ type EngineConfig struct {
 // Engine turns Methods into a Model. At the first Forecast, and whenever RefitEvery of newer
 // data has arrived, it refits:
 //
-//  1. Detect the seasonal periods (hour, day, week) in the data, unless pinned.
+//  1. Detect the seasonal periods (quarter and half hour, hour, day, week) in the data, unless pinned.
 //  2. Hold out the last Calibration span; fit every candidate method on the history before it.
 //  3. From rolling origins in the held-out span, forecast with each candidate from only the data
 //     before the origin and record its errors at every step of the horizon. With several

@@ -20,11 +20,16 @@ type periodCandidate struct {
 	perCycle int
 }
 
-// periodCandidates are the periods DetectPeriods considers, shortest first. A day is examined
+// periodCandidates are the periods DetectPeriods considers, shortest first. The quarter and
+// the half hour are for cron jobs (a Kubernetes CronJob on "*/15 * * * *"): such a job repeats
+// every hour too, but an hour's tests reject it, since its correlation is as high at half an
+// hour as at an hour. At 5-minute steps a quarter hour is too short to detect. A day is examined
 // at hourly means and a week at hourly means too, which average away any cycle of an hour or
 // less: at 5-minute resolution an hourly cron job repeats at every lag of a whole number of
 // hours, one day included, and would otherwise pass for a daily pattern.
 var periodCandidates = [...]periodCandidate{
+	{d: 15 * time.Minute, minCycles: 3, perCycle: 15},
+	{d: 30 * time.Minute, minCycles: 3, perCycle: 30},
 	{d: time.Hour, minCycles: 3, perCycle: 12},
 	{d: 24 * time.Hour, minCycles: 2, perCycle: 24},
 	{d: 7 * 24 * time.Hour, minCycles: 2, perCycle: 168},
@@ -51,16 +56,17 @@ const (
 	periodMinSteps = 4
 )
 
-// DetectPeriods reports which of the candidate periods — an hour, a day, a week — history
-// really has, in steps (durationSteps of each), ascending; empty when it has none. The engine
-// calls it at every refit and hands the result to the methods' Fit.
+// DetectPeriods reports which of the candidate periods — a quarter hour, a half hour, an
+// hour, a day, a week — history really has, in steps (durationSteps of each), ascending; empty
+// when it has none. The engine calls it at every refit and hands the result to the methods' Fit.
 //
 // The history between its first and last finite values is gap-filled (fillGaps). A candidate
 // of P steps is considered only when P >= 4 and the history holds at least two full cycles of
-// it (three for an hour). The newest whole cycles (at most 2¹⁴ blocks, a count of cycles with
-// no prime factor above 7 so the FFTs stay fast) are averaged over blocks of b steps, b the
-// largest divisor of P leaving at least 12 blocks per hour, 24 per day and 168 per week (at
-// 1-minute steps: 5-minute, hourly and hourly means), and a least-squares line is removed.
+// it (three for an hour or less). The newest whole cycles (at most 2¹⁴ blocks, a count of
+// cycles with no prime factor above 7 so the FFTs stay fast) are averaged over blocks of b
+// steps, b the largest divisor of P leaving at least 15 blocks per quarter hour, 30 per half
+// hour, 12 per hour, 24 per day and 168 per week (at 1-minute steps: the minutes themselves,
+// then 5-minute, hourly and hourly means), and a least-squares line is removed.
 // On that series y, of p = P/b blocks per cycle, the candidate is accepted when all of:
 //
 //   - ACF: the Pearson correlation r(p) between y and y shifted by one cycle is >= 0.3 (0.7

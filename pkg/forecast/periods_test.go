@@ -53,6 +53,15 @@ func TestDetectPeriods(t *testing.T) {
 			}
 			return 20
 		}, 3, 4)), want: []int{12}},
+		"a cron job every 15 minutes at 1m over 3 days, and a day": {s: synth(3*day, time.Minute, withNoise(func(i int) float64 {
+			return 40 + 20*math.Sin(2*math.Pi*float64(i)/1440) + 80*b2f(i%15 < 2)
+		}, 3, 13)), want: []int{15, 1440}},
+		"a cron job every 30 minutes at 5m over 3 days": {s: synth(3*288, 5*time.Minute, withNoise(func(i int) float64 {
+			return 20 + 60*b2f(i%6 == 0)
+		}, 3, 14)), want: []int{6}},
+		"hourly spikes at 1m over 3 days are not a quarter or half hour": {s: synth(3*day, time.Minute, withNoise(func(i int) float64 {
+			return 20 + 60*b2f(i%60 < 3)
+		}, 3, 15)), want: []int{60}},
 		"hour and day at 1m over 3 days": {s: synth(3*day, time.Minute, withNoise(func(i int) float64 {
 			return 100 + 40*math.Sin(2*math.Pi*float64(i)/1440) + 15*math.Sin(2*math.Pi*float64(i)/60)
 		}, 5, 5)), want: []int{60, 1440}},
