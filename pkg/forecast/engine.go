@@ -62,8 +62,10 @@ type EngineConfig struct {
 //     (each error capped, so that one level shift does not decide the weights for days:
 //     lossCaps); how many, and which error, is what would have given the lowest absolute
 //     error on origins the weights were not chosen on (chooseScheme).
-//  5. Record the combination's one-sided errors (actual − forecast) per step: the upper quantile
-//     at step h is the forecast plus their conformal q-quantile (split conformal prediction).
+//  5. Record the combination's one-sided errors (actual − forecast) per step, on live forecasts
+//     those of the newest two days only, so that the band follows the current noise: the upper
+//     quantile at step h is the forecast plus their conformal q-quantile (split conformal
+//     prediction).
 //  6. Refit the candidates that carry weight on the whole history.
 //
 // Between refits a Forecast is one Predict per weighted candidate on the newest data; with
@@ -137,6 +139,9 @@ const (
 	// median errors than two at every lead (by 0.2–1.1%), and seven no lower than four
 	// (docs/BENCHMARKS.md).
 	maxLiveOrigins = 384
+	// bandLiveOrigins is how many of the newest live origins the band is calibrated on: two
+	// days, fewer than the weights are chosen on, so that the band follows the current noise.
+	bandLiveOrigins = 192
 	// minLiveOrigins is the fewest with which auto trusts them over a held-out split.
 	minLiveOrigins = 48
 )
@@ -609,6 +614,9 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 			w = weigh(pickOrigins(pred, other), pickInts(origins, other), history.Values, horizon, k, e.scheme)
 		}
 		for _, i := range idx {
+			if e.info.Live && i < len(origins)-bandLiveOrigins {
+				continue
+			}
 			o := origins[i]
 			for h := range horizon {
 				a := history.Values[o+h]

@@ -298,6 +298,40 @@ func TestEngineJudgesAWeek(t *testing.T) {
 	}
 }
 
+// TestEngineBandFollowsRecentNoise checks that the band is calibrated on the newest live
+// forecasts (two days), not on all those the weights are chosen on (four): after two noisy days
+// and two calm ones, the p90 band is as narrow as the calm days' errors.
+func TestEngineBandFollowsRecentNoise(t *testing.T) {
+	const day = 1440
+	truth := sine(100, 50, day)
+	unit := withNoise(func(int) float64 { return 0 }, 1, 17)
+	data := func(i int) float64 {
+		sd := 1.0
+		if i < 6*day {
+			sd = 10
+		}
+		return truth(i) + sd*unit(i)
+	}
+	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
+		engineFake{name: "exact", f: truth}, engineFake{name: "biased", f: truth, bias: 5})
+	s := synth(8*day, time.Minute, data)
+	var fc Forecast
+	for end := 2 * day; end <= 8*day; end += 15 {
+		var err error
+		if fc, err = e.Forecast(s.Before(s.Time(end)), 60, 0.9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !e.Info().Live {
+		t.Fatal("Info().Live = false, want live weights")
+	}
+	for _, h := range []int{0, 59} {
+		if w := fc.Upper[h] - fc.Point[h]; w < 0.5 || w > 4 {
+			t.Errorf("Upper[%d] - Point[%d] = %.2f, want about the calm days' p90 error (1.3), not that of all four days (8)", h, h, w)
+		}
+	}
+}
+
 // TestEngineCorrectsLevelShifts checks auto's intercept correction with candidates that ignore
 // the newest data altogether, as robust methods do for a while after a shift: a jump to a level
 // never seen before is followed at every lead; a jump to a level the workload has burst to
