@@ -123,7 +123,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&f.sweep, "sweep", false, "run every policy at many settings and compare the frontiers at equal cost and equal service")
 	fs.StringVar(&f.sweepReactive, "sweep-utilisation", "1,0.9,0.8,0.7,0.6,0.5", "with --sweep: reactive target utilisations")
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
-	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.1,1.25,1.5,1.75,2", "with --sweep: Kedastral headrooms")
+	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
+		"with --sweep: Kedastral headrooms (the oracle's grid: fine below 1.1, where the HPA's tolerance decides)")
 	fs.StringVar(&f.sweepOracle, "sweep-oracle-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: oracle headrooms (its frontier: the most any forecast could buy; fine, so that the bound is not a coarse grid's)")
 	fs.StringVar(&f.format, "format", "text", "text or json")

@@ -46,7 +46,7 @@ func BenchmarkScale(b *testing.B) {
 func sweepSettings() []Setting {
 	var out []Setting
 	for _, q := range []float64{0, 0.8, 0.9, 0.95, 0.99} {
-		for _, h := range []float64{1, 1.1, 1.25, 1.5, 1.75, 2} {
+		for _, h := range []float64{1, 1.02, 1.05, 1.1, 1.15, 1.2, 1.25, 1.35, 1.5, 1.75, 2} {
 			out = append(out, Setting{Quantile: q, Headroom: h})
 		}
 	}
