@@ -67,6 +67,7 @@ type Config struct {
 	DownWindow   time.Duration `envconfig:"SCALE_DOWN_WINDOW" default:"0s" desc:"scale down only when the forecast stays low this long: each step asks for the most the next window needs (off by default: the HPA's scale-down stabilization already holds capacity)"`
 	DownMaxFrac  float64       `envconfig:"SCALE_DOWN_MAX_FRACTION" default:"1" desc:"largest fraction of its replicas a plan sheds from one step to the next, in (0, 1] (1: no limit)"`
 	UpMaxFactor  float64       `envconfig:"SCALE_UP_MAX_FACTOR" default:"4" desc:"largest growth of the forecast's replicas per step (a guard against a wild forecast; the reactive floor and events are exempt)"`
+	Steps        float64       `envconfig:"HPA_TOLERANCE_STEPS" default:"0" desc:"when set to the HPA's tolerance (0.1 unless the ScaledObject's behavior changes it), round the plan's replicas up to steps more than that apart, so the HPA acts on every rise the plan takes instead of ignoring those within its tolerance (0: off; agent backtest --simulate --sweep shows whether it pays for a workload)"`
 	Events       string        `envconfig:"EVENTS" desc:"known surges merged into the plan, separated by ';', e.g. name=sale start=2026-11-27T08:00:00Z duration=6h multiplier=3; start=2026-12-01T09:00:00Z duration=1h min=20"`
 	Guard        bool          `envconfig:"ACCURACY_GUARD" default:"true" desc:"compare forecasts with actuals as they arrive; widen the headroom when the upper quantile is exceeded more often than calibrated, and plan from the reactive floor alone while the forecast is badly wrong"`
 	Lease        bool          `envconfig:"LEASE" default:"true" desc:"with several agents for one workload (one per app replica), only the one holding the workload's lease in Redis fetches, forecasts and publishes; the others stand by, mirror the stored plan in their metrics, and one takes over at its next cycle when the holder stops, or within 3 × KEDASTRAL_INTERVAL (at least 30s) when it dies"`
@@ -182,12 +183,12 @@ func (c Config) validate(failed map[string]bool) []error {
 		add("KEDASTRAL_SCALING_DELAY must be >= 0 (got %v)", c.ScalingDelay)
 	}
 	if loaded("BASIS", "SCALE_TO_ZERO", "SCALE_DOWN_WINDOW", "SCALE_DOWN_MAX_FRACTION", "SCALE_UP_MAX_FACTOR",
-		"MIN_REPLICAS", "MAX_REPLICAS", "EVENTS") {
+		"HPA_TOLERANCE_STEPS", "MIN_REPLICAS", "MAX_REPLICAS", "EVENTS") {
 		if rules, err := c.rules(); err != nil {
 			errs = append(errs, err)
 		} else if err := rules.Validate(c.policy()); err != nil {
 			for _, e := range unjoin(err) {
-				errs = append(errs, fmt.Errorf("planner rules (KEDASTRAL_BASIS, KEDASTRAL_SCALE_*, KEDASTRAL_MIN_REPLICAS, KEDASTRAL_EVENTS): %w", e))
+				errs = append(errs, fmt.Errorf("planner rules (KEDASTRAL_BASIS, KEDASTRAL_SCALE_*, KEDASTRAL_HPA_TOLERANCE_STEPS, KEDASTRAL_MIN_REPLICAS, KEDASTRAL_EVENTS): %w", e))
 			}
 		}
 	}
@@ -324,6 +325,7 @@ func (c Config) rules() (capacity.Rules, error) {
 		DownWindow:      c.DownWindow,
 		DownMaxFraction: c.DownMaxFrac,
 		UpMaxFactor:     c.UpMaxFactor,
+		Steps:           c.Steps,
 		Events:          events,
 	}, nil
 }

@@ -123,12 +123,14 @@ func TestLoadConfigErrors(t *testing.T) {
 			set: map[string]string{
 				"KEDASTRAL_BASIS": "mean", "KEDASTRAL_MIN_REPLICAS": "0", "KEDASTRAL_SCALE_DOWN_MAX_FRACTION": "0",
 				"KEDASTRAL_SCALE_UP_MAX_FACTOR": "0.5", "KEDASTRAL_LEAD_TIME": "soon", "KEDASTRAL_SCALING_DELAY": "-1s",
+				"KEDASTRAL_HPA_TOLERANCE_STEPS": "-0.1",
 			},
 			want: []string{
 				`basis must be "upper" or "point" (got "mean")`, "min replicas 0 needs scale-to-zero enabled",
 				"scale-down max fraction must be in (0, 1] (got 0)", "scale-up max factor must be >= 1 (got 0.5)",
 				`KEDASTRAL_LEAD_TIME: "soon" is neither a duration such as 3m nor auto`,
 				"KEDASTRAL_SCALING_DELAY must be >= 0 (got -1s)",
+				"HPA tolerance for steps must be in [0, 0.5) (got -0.1)",
 			},
 		},
 		"bad events name the event and the field": {

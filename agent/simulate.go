@@ -62,6 +62,7 @@ type simulateFlags struct {
 	upPods, upPercent, minR, maxR   int
 	observeLag                      int
 	guard, sweep, progress, simFlag bool
+	steps, sweepSteps               bool
 }
 
 // wantsSimulate reports whether backtest args ask for --simulate.
@@ -119,12 +120,14 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&f.downFraction, "scale-down-max-fraction", 1, "KEDASTRAL_SCALE_DOWN_MAX_FRACTION")
 	fs.Float64Var(&f.upFactor, "scale-up-max-factor", 4, "KEDASTRAL_SCALE_UP_MAX_FACTOR")
 	fs.BoolVar(&f.guard, "accuracy-guard", true, "KEDASTRAL_ACCURACY_GUARD")
+	fs.BoolVar(&f.steps, "steps", false, "round Kedastral's plan up to steps of the HPA's --tolerance (KEDASTRAL_HPA_TOLERANCE_STEPS set to it)")
 	fs.StringVar(&f.events, "events", "", "KEDASTRAL_EVENTS")
 	fs.BoolVar(&f.sweep, "sweep", false, "run every policy at many settings and compare the frontiers at equal cost and equal service")
 	fs.StringVar(&f.sweepReactive, "sweep-utilisation", "1,0.9,0.8,0.7,0.6,0.5", "with --sweep: reactive target utilisations")
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
 	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: Kedastral headrooms (the oracle's grid: fine below 1.1, where the HPA's tolerance decides)")
+	fs.BoolVar(&f.sweepSteps, "sweep-steps", true, "with --sweep: run every Kedastral setting both with and without --steps")
 	fs.StringVar(&f.sweepOracle, "sweep-oracle-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: oracle headrooms (its frontier: the most any forecast could buy; fine, so that the bound is not a coarse grid's)")
 	fs.StringVar(&f.format, "format", "text", "text or json")
@@ -281,7 +284,7 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		ObserveLag: f.observeLag,
 		Guard:      f.guard,
 		Reactive:   []float64{f.utilisation},
-		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom}},
+		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom, Steps: f.steps}},
 		Oracle:     []float64{1},
 	}
 	switch capacity.Basis(f.basis) {
@@ -304,8 +307,13 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		}
 		for _, q := range floats("sweep-quantile", f.sweepQ) {
 			for _, h := range floats("sweep-headroom", f.sweepH) {
-				if st := (sim.Setting{Quantile: q, Headroom: h}); st != j.cfg.Predictive[0] {
-					j.cfg.Predictive = append(j.cfg.Predictive, st)
+				for _, steps := range []bool{false, true} {
+					if steps && !f.sweepSteps && !f.steps || !steps && f.steps && !f.sweepSteps {
+						continue
+					}
+					if st := (sim.Setting{Quantile: q, Headroom: h, Steps: steps}); st != j.cfg.Predictive[0] {
+						j.cfg.Predictive = append(j.cfg.Predictive, st)
+					}
 				}
 			}
 		}

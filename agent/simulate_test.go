@@ -120,7 +120,8 @@ func TestSimulateSweepSummary(t *testing.T) {
 		t.Fatalf("agent backtest --simulate --sweep: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"sweep: 3 reactive, 5 predictive and 2 oracle settings", "less unserved at equal cost",
+	// Predictive: the default, then 2 quantiles × 2 headrooms × with and without steps.
+	for _, want := range []string{"sweep: 3 reactive, 9 predictive and 2 oracle settings", "p80×1.20 steps", "less unserved at equal cost",
 		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "the oracle's frontier the same way", "median",
 		"worse than reactive"} {
 		if !strings.Contains(out, want) {

@@ -67,6 +67,33 @@ type Rules struct {
 	UpMaxFactor float64
 	// Events are known surges merged into the plan.
 	Events []Event
+	// Steps, when above 0, is the HPA's tolerance (Kubernetes' default is 0.1), and the plan's
+	// replica counts are rounded up to steps more than that apart (ToleranceStep). The HPA
+	// ignores a desired count within its tolerance of the current one, so a plan that rises by
+	// less stays unserved until the rise adds up, while capacity sized with a 10% margin never
+	// waits: on smooth demand, with nothing to foresee, that is what reactive scaling at 90%
+	// utilisation gets right. With steps, the HPA follows every step the plan takes, at the
+	// cost of rounding up by half a step on average (docs/BENCHMARKS.md).
+	Steps float64
+}
+
+// ToleranceStep is the least count of the form 1, 2, …, g' with g' > g/(1−tol) for each
+// consecutive g, g' that is at least v: counts far enough apart that an HPA of tolerance tol
+// acts on a change from any one to the next, up (g'/g > 1+tol) and down (g/g' < 1−tol). It
+// returns v for tol <= 0 or v <= 1.
+func ToleranceStep(v int32, tol float64) int32 {
+	if !(tol > 0) || v <= 1 {
+		return v
+	}
+	g := int32(1)
+	for g < v {
+		next := math.Floor(float64(g)/(1-tol)) + 1
+		if next >= math.MaxInt32 {
+			return math.MaxInt32
+		}
+		g = max(g+1, int32(next))
+	}
+	return g
 }
 
 // DefaultRules are the rules the agent uses unless told otherwise. The scale-down guard is off:
@@ -93,6 +120,9 @@ func (r Rules) Validate(p plan.Policy) error {
 	}
 	if !(r.UpMaxFactor >= 1) || math.IsInf(r.UpMaxFactor, 0) {
 		errs = append(errs, fmt.Errorf("scale-up max factor must be >= 1 (got %v)", r.UpMaxFactor))
+	}
+	if !(r.Steps >= 0 && r.Steps < 0.5) {
+		errs = append(errs, fmt.Errorf("HPA tolerance for steps must be in [0, 0.5) (got %v)", r.Steps))
 	}
 	for _, e := range r.Events {
 		if e.MinReplicas > p.MaxReplicas {
@@ -316,7 +346,7 @@ func (pl Planner) replicas(now, start time.Time, step time.Duration, fc forecast
 				v = max(v, e.MinReplicas)
 			}
 		}
-		v = min(max(v, pol.MinReplicas), pol.MaxReplicas)
+		v = min(max(ToleranceStep(v, r.Steps), pol.MinReplicas), pol.MaxReplicas)
 		if v == 0 && !(r.ScaleToZero && zeroOver(need[i:min(n, i+leadSteps+1)]) && !(last > 0)) {
 			v = 1
 		}

@@ -44,6 +44,15 @@ func TestRules(t *testing.T) {
 			rules: func(r *Rules) { r.Basis = BasisPoint },
 			point: []float64{20, 30}, upper: []float64{99, 99}, want: []int32{3, 5}, // 30, 45
 		},
+		"steps for the HPA's tolerance: rounded up to 1…9, 11, 13, 15, 17, 19, 22": {
+			rules: func(r *Rules) { r.Steps = 0.1 },
+			upper: []float64{85, 95, 101, 115, 170, 200, 251}, want: []int32{9, 11, 11, 13, 17, 22, 28},
+		},
+		"steps, the floor and max replicas: the step at or above the floor, then capped": {
+			pol:   func(p *plan.Policy) { p.MaxReplicas = 20 },
+			rules: func(r *Rules) { r.Steps = 0.1 },
+			upper: []float64{10, 250}, last: 95, want: []int32{11, 20},
+		},
 		"reactive floor on the last observed value": {
 			upper: []float64{10, 100}, last: 73, want: []int32{8, 10}, // floor ceil(7.3) = 8
 		},
@@ -218,14 +227,14 @@ func TestEventBeforeFirstStep(t *testing.T) {
 
 func TestRulesValidate(t *testing.T) {
 	pol := plan.Policy{TargetPerPod: 10, Headroom: 1, MinReplicas: 0, MaxReplicas: 5}
-	r := Rules{Basis: "mean", DownWindow: -time.Minute, DownMaxFraction: 0, UpMaxFactor: 0.5,
+	r := Rules{Basis: "mean", DownWindow: -time.Minute, DownMaxFraction: 0, UpMaxFactor: 0.5, Steps: 0.5,
 		Events: []Event{{Name: "sale", Start: t0, Duration: time.Hour, MinReplicas: 9}}}
 	err := r.Validate(pol)
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
 	for _, want := range []string{`basis must be "upper" or "point" (got "mean")`, "min replicas 0 needs scale-to-zero",
-		"scale-down window must be >= 0", "scale-down max fraction must be in (0, 1]", "scale-up max factor must be >= 1",
+		"scale-down window must be >= 0", "scale-down max fraction must be in (0, 1]", "scale-up max factor must be >= 1", "HPA tolerance for steps must be in [0, 0.5) (got 0.5)",
 		"event sale at 2026-11-27T08:00:00Z asks for min 9 replicas, above max replicas 5"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %q, want it to contain %q", err, want)
@@ -310,4 +319,42 @@ func FuzzParseEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestToleranceStep checks the steps against the HPA's rule itself: from each step to the next,
+// up and down, the ratio leaves the tolerance band, so the HPA acts; and no count is skipped
+// that could be a step (each is the least above the last).
+func TestToleranceStep(t *testing.T) {
+	for _, tol := range []float64{0.05, 0.1, 0.2} {
+		prev := int32(1)
+		for v := int32(2); v < 5000; v++ {
+			g := ToleranceStep(v, tol)
+			if g < v {
+				t.Fatalf("ToleranceStep(%d, %v) = %d, below it", v, tol, g)
+			}
+			if g == prev {
+				continue
+			}
+			up, down := float64(g)/float64(prev), float64(prev)/float64(g)
+			if !(math.Abs(up-1) > tol && math.Abs(down-1) > tol) {
+				t.Fatalf("tolerance %v: steps %d and %d are within the HPA's tolerance (%.4f up, %.4f down)", tol, prev, g, up, down)
+			}
+			if g > prev+1 && float64(prev)/float64(g-1) < 1-tol {
+				t.Fatalf("tolerance %v: step %d after %d skips %d, already far enough", tol, g, prev, g-1)
+			}
+			if ToleranceStep(g, tol) != g || ToleranceStep(prev+1, tol) != g {
+				t.Fatalf("tolerance %v: %d is not the step for the counts above %d", tol, g, prev)
+			}
+			prev = g
+		}
+	}
+	for _, tc := range []struct {
+		v    int32
+		tol  float64
+		want int32
+	}{{0, 0.1, 0}, {1, 0.1, 1}, {10, 0, 10}, {10, -1, 10}, {math.MaxInt32, 0.1, math.MaxInt32}} {
+		if got := ToleranceStep(tc.v, tc.tol); got != tc.want {
+			t.Errorf("ToleranceStep(%d, %v) = %d, want %d", tc.v, tc.tol, got, tc.want)
+		}
+	}
 }

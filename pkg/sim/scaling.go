@@ -61,13 +61,21 @@ type ScalingConfig struct {
 type Setting struct {
 	Quantile float64 `json:"quantile"`
 	Headroom float64 `json:"headroom"`
+	// Steps rounds the plan up to steps of the simulated HPA's tolerance (capacity.Rules.Steps).
+	Steps bool `json:"steps,omitempty"`
 }
 
 func (s Setting) String() string {
+	var out string
 	if s.Quantile == 0 {
-		return fmt.Sprintf("point×%.2f", s.Headroom)
+		out = fmt.Sprintf("point×%.2f", s.Headroom)
+	} else {
+		out = fmt.Sprintf("p%g×%.2f", s.Quantile*100, s.Headroom)
 	}
-	return fmt.Sprintf("p%g×%.2f", s.Quantile*100, s.Headroom)
+	if s.Steps {
+		out += " steps"
+	}
+	return out
 }
 
 // Validate reports every problem with the configuration for a trace of the given step. A step
@@ -464,6 +472,10 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 	pol := cfg.Policy
 	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, st.Headroom
 	rules := cfg.Rules
+	rules.Steps = 0
+	if st.Steps {
+		rules.Steps = cfg.Cluster.Tolerance
+	}
 	q := slices.Index(fcs.quantiles, st.Quantile)
 	quantile := st.Quantile
 	if st.Quantile == 0 {

@@ -147,6 +147,34 @@ func TestScaleRampSeenComing(t *testing.T) {
 	}
 }
 
+// TestScaleSteps checks the plan in steps of the HPA's tolerance on a slow ramp (100 to 300 over
+// four hours, target 10 per pod: 10 to 30 pods, 1% a few minutes). The naive forecast sees no
+// rise coming, so the plan asks for what the newest sample needs: a pod more every 12 minutes
+// or so, which the HPA ignores until the asks add up to more than 10% of its pods, while the
+// demand goes on rising. In steps of more than 10%, each step the plan takes is acted on.
+func TestScaleSteps(t *testing.T) {
+	ramp := make([]float64, 240)
+	for i := range ramp {
+		ramp[i] = 100 + 200*float64(i)/240
+	}
+	s := trace(100, append(ramp, repeat(300, 30)...)...)
+	cfg := testScaling()
+	cfg.Predictive = []Setting{{Quantile: 0, Headroom: 1}, {Quantile: 0, Headroom: 1, Steps: true}}
+	res, err := Scale(t.Context(), s, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, steps := res.Predictive[0], res.Predictive[1]
+	if plain.Setting != "point×1.00" || steps.Setting != "point×1.00 steps" {
+		t.Fatalf("settings %q and %q, want point×1.00 and point×1.00 steps", plain.Setting, steps.Setting)
+	}
+	t.Logf("unserved %.4f without steps (%.0f replica-hours), %.4f with (%.0f)", plain.Unserved, plain.ReplicaHours, steps.Unserved, steps.ReplicaHours)
+	if !(plain.Unserved > 0.01) || !(steps.Unserved < plain.Unserved/4) {
+		t.Errorf("unserved: %.4f without steps, %.4f with; want a shortfall without (the HPA's tolerance) and under a quarter of it with",
+			plain.Unserved, steps.Unserved)
+	}
+}
+
 // TestScaleOracleSweep checks the oracle's headroom sweep on the step up from 50 to 200 (target
 // 10 per pod): at headroom 1 it asks for 20 pods a lead ahead and leaves nothing unserved; at
 // 1.5 it asks for ⌈200 × 1.5 / 10⌉ = 30, and ⌈50 × 1.5 / 10⌉ = 8 before the step, so it costs
