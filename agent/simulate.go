@@ -127,7 +127,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
 	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: Kedastral headrooms (the oracle's grid: fine below 1.1, where the HPA's tolerance decides)")
-	fs.BoolVar(&f.sweepSteps, "sweep-steps", true, "with --sweep: run every Kedastral setting both with and without --steps")
+	fs.BoolVar(&f.sweepSteps, "sweep-steps", true, "with --sweep: run every Kedastral and oracle setting both with and without --steps")
 	fs.StringVar(&f.sweepOracle, "sweep-oracle-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: oracle headrooms (its frontier: the most any forecast could buy; fine, so that the bound is not a coarse grid's)")
 	fs.StringVar(&f.format, "format", "text", "text or json")
@@ -305,6 +305,7 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 				j.cfg.Oracle = append(j.cfg.Oracle, h)
 			}
 		}
+		j.cfg.OracleSteps = f.sweepSteps
 		for _, q := range floats("sweep-quantile", f.sweepQ) {
 			for _, h := range floats("sweep-headroom", f.sweepH) {
 				for _, steps := range []bool{false, true} {

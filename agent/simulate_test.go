@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,8 +121,9 @@ func TestSimulateSweepSummary(t *testing.T) {
 		t.Fatalf("agent backtest --simulate --sweep: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	// Predictive: the default, then 2 quantiles × 2 headrooms × with and without steps.
-	for _, want := range []string{"sweep: 3 reactive, 9 predictive and 2 oracle settings", "p80×1.20 steps", "less unserved at equal cost",
+	// Predictive: the default, then 2 quantiles × 2 headrooms × with and without steps; oracle:
+	// ×1, ×1.5, and both with steps.
+	for _, want := range []string{"sweep: 3 reactive, 9 predictive and 4 oracle settings", "p80×1.20 steps", "less unserved at equal cost",
 		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "the oracle's frontier the same way", "median",
 		"worse than reactive"} {
 		if !strings.Contains(out, want) {
@@ -146,8 +148,17 @@ func TestSimulateSweepSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := got.Traces[0]
-	if len(tr.OracleSweep) != 2 || tr.OracleSweep[0] != tr.Oracle || tr.OracleSweep[1].Setting != "lead 3m45s ×1.50" {
-		t.Fatalf("oracle sweep %+v, oracle %+v: want the default then ×1.50", tr.OracleSweep, tr.Oracle)
+	var settings []string
+	for _, o := range tr.OracleSweep {
+		settings = append(settings, o.Setting)
+	}
+	if want := []string{"lead 3m45s", "lead 3m45s ×1.50", "lead 3m45s ×1.50 steps", "lead 3m45s steps"}; !slices.Equal(settings, want) || tr.OracleSweep[0] != tr.Oracle {
+		t.Fatalf("oracle sweep %v, oracle %+v: want %v, the default first", settings, tr.Oracle, want)
+	}
+	// Steps let the HPA follow the oracle's exact asks: less unserved, for more replica-hours.
+	if one, steps := tr.OracleSweep[0], tr.OracleSweep[3]; !(steps.Unserved < one.Unserved) || !(steps.ReplicaHours > one.ReplicaHours) {
+		t.Errorf("oracle with steps: %.3f%% unserved, %.0f replica-hours; without: %.3f%%, %.0f; want less unserved for more",
+			steps.Unserved*100, steps.ReplicaHours, one.Unserved*100, one.ReplicaHours)
 	}
 	if one, more := tr.OracleSweep[0], tr.OracleSweep[1]; !(more.ReplicaHours > one.ReplicaHours) || more.Unserved > one.Unserved {
 		t.Errorf("oracle ×1.5: %.3f%% unserved, %.0f replica-hours; ×1: %.3f%%, %.0f; want more cost and no more unserved",

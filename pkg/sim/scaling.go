@@ -54,6 +54,10 @@ type ScalingConfig struct {
 	// the first is the default setting. Empty means just 1. The oracle's frontier is the most a
 	// forecast could buy under these HPA rules, at every cost, not only at one.
 	Oracle []float64
+	// OracleSteps runs each of the oracle's headrooms after the first also with its asks in
+	// steps of the HPA's tolerance (capacity.ToleranceStep), so that its frontier bounds a
+	// Kedastral that uses them too.
+	OracleSteps bool
 }
 
 // Setting is one predictive configuration: the upper quantile capacity is sized for (0 sizes
@@ -262,12 +266,26 @@ func Scale(ctx context.Context, s series.Series, newModel func() (forecast.Model
 	if len(headrooms) == 0 {
 		headrooms = []float64{1}
 	}
+	type oracleSetting struct {
+		headroom float64
+		steps    bool
+	}
+	var oracles []oracleSetting
 	for k, h := range headrooms {
+		oracles = append(oracles, oracleSetting{h, false})
+		if cfg.OracleSteps && k > 0 {
+			oracles = append(oracles, oracleSetting{h, true})
+		}
+	}
+	if cfg.OracleSteps {
+		oracles = append(oracles, oracleSetting{headrooms[0], true})
+	}
+	for k, o := range oracles {
 		var rec []Decision
 		if k == 0 {
 			rec = res.Decisions
 		}
-		out, err := runOracle(s, warm, cfg, h, rec)
+		out, err := runOracle(s, warm, cfg, o.headroom, o.steps, rec)
 		if err != nil {
 			return ScalingResult{}, err
 		}
@@ -559,7 +577,7 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 
 // runOracle answers KEDA with what the true demand × headroom needs over [now, now+lead]: with
 // headroom 1, the best any forecast could do under the same start-up delay and HPA rules.
-func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, rec []Decision) (Outcome, error) {
+func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, steps bool, rec []Decision) (Outcome, error) {
 	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
 	if err != nil {
 		return Outcome{}, err
@@ -583,6 +601,9 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, r
 			// there and freezes the HPA. Answering 0 would let it alone scale down.
 			return nil
 		}
+		if steps {
+			need = min(capacity.ToleranceStep(need, cfg.Cluster.Tolerance), max(pol.MaxReplicas, need))
+		}
 		metrics[0] = Metric{Value: float64(need), Target: 1}
 		return metrics
 	}
@@ -593,6 +614,9 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, r
 	setting := fmt.Sprintf("lead %v", lead)
 	if headroom != 1 {
 		setting = fmt.Sprintf("lead %v ×%.2f", lead, headroom)
+	}
+	if steps {
+		setting += " steps"
 	}
 	return m.outcome(Oracle.String(), setting), nil
 }
