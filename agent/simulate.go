@@ -305,13 +305,15 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 				j.cfg.Oracle = append(j.cfg.Oracle, h)
 			}
 		}
-		j.cfg.OracleSteps = f.sweepSteps
+		// Steps of a zero tolerance change nothing: no point running every setting twice.
+		stepsVariants := []bool{f.steps}
+		if f.sweepSteps && f.tolerance > 0 {
+			stepsVariants = []bool{false, true}
+		}
+		j.cfg.OracleSteps = len(stepsVariants) == 2
 		for _, q := range floats("sweep-quantile", f.sweepQ) {
 			for _, h := range floats("sweep-headroom", f.sweepH) {
-				for _, steps := range []bool{false, true} {
-					if steps && !f.sweepSteps && !f.steps || !steps && f.steps && !f.sweepSteps {
-						continue
-					}
+				for _, steps := range stepsVariants {
 					if st := (sim.Setting{Quantile: q, Headroom: h, Steps: steps}); st != j.cfg.Predictive[0] {
 						j.cfg.Predictive = append(j.cfg.Predictive, st)
 					}
