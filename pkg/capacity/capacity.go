@@ -70,17 +70,17 @@ type Rules struct {
 	// Steps, when above 0, is the HPA's tolerance (Kubernetes' default is 0.1), and the plan's
 	// replica counts are rounded up to steps more than that apart (ToleranceStep). The HPA
 	// ignores a desired count within its tolerance of the current one, so a plan that rises by
-	// less stays unserved until the rise adds up, while capacity sized with a 10% margin never
+	// less is not acted on until its rises add up, while capacity sized with a 10% margin never
 	// waits: on smooth demand, with nothing to foresee, that is what reactive scaling at 90%
 	// utilisation gets right. With steps, the HPA follows every step the plan takes, at the
 	// cost of rounding up by half a step on average (docs/BENCHMARKS.md).
 	Steps float64
 }
 
-// ToleranceStep is the least count of the form 1, 2, …, g' with g' > g/(1−tol) for each
-// consecutive g, g' that is at least v: counts far enough apart that an HPA of tolerance tol
-// acts on a change from any one to the next, up (g'/g > 1+tol) and down (g/g' < 1−tol). It
-// returns v for tol <= 0 or v <= 1.
+// ToleranceStep rounds v up to the grid 1, 2, …, in which each count is the least above
+// g/(1−tol), g the one before it: neighbours far enough apart that an HPA of tolerance tol acts
+// on a change from one to the other, up (ratio above 1+tol) and down (ratio below 1−tol). It
+// returns v when tol <= 0 or v <= 1.
 func ToleranceStep(v int32, tol float64) int32 {
 	if !(tol > 0) || v <= 1 {
 		return v

@@ -54,9 +54,9 @@ type ScalingConfig struct {
 	// the first is the default setting. Empty means just 1. The oracle's frontier is the most a
 	// forecast could buy under these HPA rules, at every cost, not only at one.
 	Oracle []float64
-	// OracleSteps runs each of the oracle's headrooms after the first also with its asks in
-	// steps of the HPA's tolerance (capacity.ToleranceStep), so that its frontier bounds a
-	// Kedastral that uses them too.
+	// OracleSteps runs each of the oracle's headrooms also with its asks in steps of the HPA's
+	// tolerance (capacity.ToleranceStep), so that its frontier bounds a Kedastral that uses
+	// them too. The default setting, the first, stays without.
 	OracleSteps bool
 }
 
