@@ -51,12 +51,14 @@ type EngineConfig struct {
 //  1. Detect the seasonal periods (quarter and half hour, hour, day, week) in the data, unless pinned.
 //  2. Hold out the last Calibration span; fit every candidate method on the history before it.
 //  3. From rolling origins in the held-out span, forecast with each candidate from only the data
-//     before the origin and record its errors at every step of the horizon. With several
-//     candidates, once enough of their live forecasts have met their outcome, judge those
-//     instead: every liveStride of data, Forecast keeps what every candidate forecast from the
-//     history it was given, and a refit scores the last four days of them, or the last cycle of
-//     the longest period when that is longer (a week: so that the weekend, and the Monday after
-//     it, are among the days judged).
+//     before the origin and record its errors at every step of the horizon. Once enough of
+//     the candidates' live forecasts have met their outcome, judge those instead: every
+//     liveStride of data, Forecast keeps what every candidate forecast from the history it was
+//     given, and a refit scores the last four days of them, or the last cycle of the longest
+//     period when that is longer (a week: so that the weekend, and the Monday after it, are
+//     among the days judged). A held-out split judges a fit on a shorter history than the live
+//     one: a method that needs a week of it (seasonal_naive_week, dshw) would be judged, and
+//     its band sized, on another forecast than the one it makes.
 //  4. With one candidate, use it. With several (auto), weight them per horizon step by their
 //     errors: the best one to four, inversely to their squared or absolute error
 //     (each error capped, so that one level shift does not decide the weights for days:
@@ -66,11 +68,11 @@ type EngineConfig struct {
 //     those of the newest two days only, so that the band follows the current noise: the upper
 //     quantile at step h is the forecast plus their conformal q-quantile (split conformal
 //     prediction).
-//  6. Refit the candidates that carry weight on the whole history.
+//  6. Refit every candidate on the whole history.
 //
 // Between refits a Forecast is one Predict per weighted candidate on the newest data; with
 // several candidates, plus one from a quarter of an hour earlier, to correct the forecast after
-// a level shift the candidates have not followed yet (correctShift), and every liveStride one
+// a level shift the candidates have not followed yet (correctShift); and every liveStride one
 // Predict per candidate, kept to judge it by. Errors are measured with
 // parameters fitted without the data they are measured on, just as live forecasts are made with
 // parameters up to RefitEvery old.
@@ -142,7 +144,7 @@ const (
 	// bandLiveOrigins is how many of the newest live origins the band is calibrated on: two
 	// days, fewer than the weights are chosen on, so that the band follows the current noise.
 	bandLiveOrigins = 192
-	// minLiveOrigins is the fewest with which auto trusts them over a held-out split.
+	// minLiveOrigins is the fewest with which the Engine trusts them over a held-out split.
 	minLiveOrigins = 48
 )
 
@@ -205,6 +207,7 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 		e.correctShift(history, pt)
 	} else {
 		e.combine(history, pt, make([]float64, horizon))
+		e.recordLive(history, horizon)
 	}
 	up := make([]float64, horizon)
 	for h := range up {
@@ -526,10 +529,8 @@ func (e *Engine) chooseBandScale(history series.Series, errs, fs [][]float64) {
 func (e *Engine) refit(history series.Series, horizon int) error {
 	e.recent = e.recent[:0] // made with the old weights
 	k := len(e.candidates)
-	if k > 1 {
-		if e.all == nil || history.Step != e.step || history.End().Before(e.fitEnd) || horizon != e.liveHorizon {
-			e.live, e.nextLive = nil, time.Time{}
-		}
+	if e.all == nil || history.Step != e.step || history.End().Before(e.fitEnd) || horizon != e.liveHorizon {
+		e.live, e.nextLive = nil, time.Time{}
 	}
 	e.step, e.fitEnd, e.fitLen = history.Step, history.End(), history.Len()
 	e.periods = e.seasonalPeriods(history)
@@ -636,19 +637,20 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	}
 	e.info.Cold = len(origins) < minCalibrationErrors
 
-	// Refit on everything the candidates that carry weight, and with several candidates all of
-	// them, so that their forecasts until the next refit can be scored.
+	// Refit on everything every candidate, so that the forecasts they make until the next
+	// refit can be judged by it (recordLive).
 	e.fitted = make([]Predictor, k)
-	if k > 1 {
-		e.all, e.liveHorizon = make([]Predictor, k), horizon
-	}
+	e.all, e.liveHorizon = make([]Predictor, k), horizon
 	var errs []error
 	fittedAny := false
 	for c, m := range e.candidates {
 		if !usesCandidate(e.weights, c) {
-			if k > 1 {
-				e.all[c], _ = m.Fit(history, e.periods) // nil on error: it will not be scored
+			p, err := m.Fit(history, e.periods)
+			if err != nil {
+				// It will not be judged; the error matters only if no candidate fits.
+				errs = append(errs, fmt.Errorf("fit %s: %w", m.Name(), err))
 			}
+			e.all[c] = p
 			continue
 		}
 		p, err := m.Fit(history, e.periods)
@@ -657,22 +659,16 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 			continue
 		}
 		e.fitted[c], fittedAny = p, true
-		if k > 1 {
-			e.all[c] = p
-		}
+		e.all[c] = p
 	}
 	// None of the chosen ones fits the whole history: take the first that does, alone.
-	for c, m := range e.candidates {
+	for c := range e.candidates {
 		if fittedAny {
 			break
 		}
-		if usesCandidate(e.weights, c) {
-			continue // already failed above
-		}
-		p, err := m.Fit(history, e.periods)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("fit %s: %w", m.Name(), err))
-			continue
+		p := e.all[c]
+		if usesCandidate(e.weights, c) || p == nil {
+			continue // failed above
 		}
 		e.fitted[c], fittedAny = p, true
 		for h := range e.weights {

@@ -332,6 +332,37 @@ func TestEngineBandFollowsRecentNoise(t *testing.T) {
 	}
 }
 
+// TestEngineBandOfOneMethodIsLive checks that a single method's band, like auto's, is
+// calibrated on the forecasts it made live once there are enough of them, not on forecasts from
+// a held-out split of a shorter history: a method that forecasts exactly from the whole window
+// and 20 too high from less (as the weekly seasonal naive does from less than a week) would
+// otherwise get a band from errors near −20 — none at all — and cover half of the outcomes.
+func TestEngineBandOfOneMethodIsLive(t *testing.T) {
+	const (
+		day    = 1440
+		window = 3 * day
+	)
+	truth := sine(100, 50, day)
+	e := NewEngine("fake", EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
+		engineFake{name: "fake", f: truth, bias: 20, needs: window})
+	s := synth(7*day, time.Minute, withNoise(truth, 1, 23))
+	var fc Forecast
+	for end := window; end <= 7*day; end += 15 {
+		var err error
+		if fc, err = e.Forecast(s.Before(s.Time(end)).Tail(window), 60, 0.9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !e.Info().Live {
+		t.Fatal("Info().Live = false after four days of forecasts every 15 minutes, want true")
+	}
+	for _, h := range []int{0, 59} {
+		if w := fc.Upper[h] - fc.Point[h]; w < 0.8 || w > 2.5 {
+			t.Errorf("Upper[%d] - Point[%d] = %.2f, want about the live p90 error (1.3)", h, h, w)
+		}
+	}
+}
+
 // TestEngineCorrectsLevelShifts checks auto's intercept correction with candidates that ignore
 // the newest data altogether, as robust methods do for a while after a shift: a jump to a level
 // never seen before is followed at every lead; a jump to a level the workload has burst to
