@@ -2,7 +2,8 @@
 // (redis-server when there is one, an embedded Redis-protocol server otherwise), the real
 // gateway binary, the real agent binary replaying a recorded trace at high speed, and a client
 // that asks the gateway for the workload's replicas exactly as KEDA does. It prints one line per
-// replayed step and stops cleanly on Ctrl-C.
+// replayed step, and stops after one replayed day (--steps) or cleanly on Ctrl-C, with the
+// forecast's error and the p90's coverage.
 //
 //	make demo                       # builds the binaries and runs this
 //	bin/demo --speed 600 --steps 100
@@ -61,7 +62,7 @@ Flags:`)
 	fs.StringVar(&o.gatewayBin, "gateway", "bin/gateway", "path of the gateway binary")
 	fs.StringVar(&o.trace, "trace", "test/testdata/nasa_http_1995_07_1min_10d.csv", "trace to replay (CSV timestamp,value)")
 	fs.Float64Var(&o.speed, "speed", 300, "replayed seconds per real second (300: a 1-minute step every 200ms)")
-	fs.IntVar(&o.steps, "steps", 0, "stop after this many steps (0: at the end of the trace or on Ctrl-C)")
+	fs.IntVar(&o.steps, "steps", 1440, "stop after this many steps (1440: one replayed day of the default trace, about 5 minutes at the default speed; 0: at the end of the trace or on Ctrl-C)")
 	fs.StringVar(&o.history, "history", "2d", "history the agent back-fills before the replay starts")
 	fs.Float64Var(&o.targetPerPod, "target-per-pod", 15, "requests per minute one replica handles")
 	fs.BoolVar(&o.embeddedRedis, "embedded-redis", false, "use the embedded Redis-protocol server even when redis-server is installed")
