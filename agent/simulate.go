@@ -32,7 +32,7 @@ Simulates, in data time, the workload scaled by: reactive KEDA (the HPA on the o
 AverageValue target = target per pod × utilisation); Kedastral (the agent re-plans at every new
 sample from what it could have seen — the same model and planner code as live — and KEDA reads
 the gateway's answer, the max over the lead window, beside a reactive trigger on the same
-metric); and an oracle that knows the future demand exactly. All three go through the same HPA
+metric, at utilisation --beside); and an oracle that knows the future demand exactly. All three go through the same HPA
 (sync, tolerance, scale-up policy, scale-down stabilisation) and the same pod start-up delay.
 
 Figures per policy: unserved demand (Σ max(0, demand − ready pods × target) ÷ Σ demand),
@@ -54,9 +54,10 @@ type simulateFlags struct {
 	startup, lead, poll, sync       string
 	upPeriod, downStab, downWindow  string
 	sweepReactive, sweepQ, sweepH   string
-	sweepOracle                     string
+	sweepOracle, sweepBeside        string
 	basis                           string
 	target, quantile, headroom      float64
+	beside                          float64
 	utilisation, tolerance          float64
 	downFraction, upFactor          float64
 	upPods, upPercent, minR, maxR   int
@@ -115,6 +116,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&f.utilisation, "utilisation", 1, "reactive target utilisation: its AverageValue target is --target × this")
 	fs.Float64Var(&f.quantile, "quantile", 0.9, "upper quantile Kedastral sizes for (KEDASTRAL_QUANTILE)")
 	fs.Float64Var(&f.headroom, "headroom", 1, "Kedastral's headroom (KEDASTRAL_HEADROOM)")
+	fs.Float64Var(&f.beside, "beside", 1, "target utilisation of the reactive trigger beside Kedastral's in the ScaledObject: its threshold is --target × this")
 	fs.StringVar(&f.basis, "basis", string(capacity.BasisUpper), "upper or point (KEDASTRAL_BASIS)")
 	fs.StringVar(&f.downWindow, "scale-down-window", "0s", "KEDASTRAL_SCALE_DOWN_WINDOW")
 	fs.Float64Var(&f.downFraction, "scale-down-max-fraction", 1, "KEDASTRAL_SCALE_DOWN_MAX_FRACTION")
@@ -127,6 +129,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
 	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: Kedastral headrooms (the oracle's grid: fine below 1.1, where the HPA's tolerance decides)")
+	fs.StringVar(&f.sweepBeside, "sweep-beside", "0,0.9", "with --sweep: Kedastral quantiles (0: the point forecast) also run at headroom 1 with the reactive trigger beside\n"+
+		"at each --sweep-utilisation below 1: a team that runs reactive scaling with a margin keeps it when it adds Kedastral (empty: none)")
 	fs.BoolVar(&f.sweepSteps, "sweep-steps", true, "with --sweep: run every Kedastral and oracle setting both with and without --steps")
 	fs.StringVar(&f.sweepOracle, "sweep-oracle-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
 		"with --sweep: oracle headrooms (its frontier: the most any forecast could buy; fine, so that the bound is not a coarse grid's)")
@@ -287,6 +291,9 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom, Steps: f.steps}},
 		Oracle:     []float64{1},
 	}
+	if f.beside != 1 {
+		j.cfg.Predictive[0].Beside = f.beside
+	}
 	switch capacity.Basis(f.basis) {
 	case capacity.BasisPoint:
 		j.cfg.Predictive[0].Quantile = 0
@@ -315,6 +322,15 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 			for _, h := range floats("sweep-headroom", f.sweepH) {
 				for _, steps := range stepsVariants {
 					if st := (sim.Setting{Quantile: q, Headroom: h, Steps: steps}); st != j.cfg.Predictive[0] {
+						j.cfg.Predictive = append(j.cfg.Predictive, st)
+					}
+				}
+			}
+		}
+		if strings.TrimSpace(f.sweepBeside) != "" {
+			for _, q := range floats("sweep-beside", f.sweepBeside) {
+				for _, u := range j.cfg.Reactive {
+					if st := (sim.Setting{Quantile: q, Headroom: 1, Beside: u}); u < 1 && st != j.cfg.Predictive[0] {
 						j.cfg.Predictive = append(j.cfg.Predictive, st)
 					}
 				}

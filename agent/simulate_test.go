@@ -122,9 +122,10 @@ func TestSimulateSweepSummary(t *testing.T) {
 		t.Fatalf("agent backtest --simulate --sweep: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	// Predictive: the default, then 2 quantiles × 2 headrooms × with and without steps; oracle:
-	// ×1, ×1.5, and both with steps.
-	for _, want := range []string{"sweep: 3 reactive, 9 predictive and 4 oracle settings", "less unserved at equal cost",
+	// Predictive: the default, then 2 quantiles × 2 headrooms × with and without steps, and the
+	// point forecast and p90 beside the reactive trigger at 0.9 and 0.7; oracle: ×1, ×1.5, and
+	// both with steps.
+	for _, want := range []string{"sweep: 3 reactive, 13 predictive and 4 oracle settings", "less unserved at equal cost",
 		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "the oracle's frontier the same way", "median",
 		"worse than reactive"} {
 		if !strings.Contains(out, want) {

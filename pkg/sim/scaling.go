@@ -67,6 +67,19 @@ type Setting struct {
 	Headroom float64 `json:"headroom"`
 	// Steps rounds the plan up to steps of the simulated HPA's tolerance (capacity.Rules.Steps).
 	Steps bool `json:"steps,omitempty"`
+	// Beside is the target utilisation of the reactive trigger beside Kedastral's in the
+	// ScaledObject (its threshold is TargetPerPod × Beside); 0 means 1, the threshold at the
+	// target per pod, as in the ScaledObject we recommend. A team that runs reactive scaling
+	// with a margin today keeps it there when it adds Kedastral.
+	Beside float64 `json:"beside,omitempty"`
+}
+
+// besideUtilisation is the reactive trigger's utilisation in s.
+func (s Setting) besideUtilisation() float64 {
+	if s.Beside == 0 {
+		return 1
+	}
+	return s.Beside
 }
 
 func (s Setting) String() string {
@@ -78,6 +91,9 @@ func (s Setting) String() string {
 	}
 	if s.Steps {
 		out += " steps"
+	}
+	if u := s.besideUtilisation(); u != 1 {
+		out += fmt.Sprintf(" + reactive %.2f", u)
 	}
 	return out
 }
@@ -149,6 +165,9 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 		}
 		if !(s.Headroom >= 1) || math.IsInf(s.Headroom, 0) {
 			add("predictive headroom must be >= 1 (got %v)", s.Headroom)
+		}
+		if s.Beside != 0 && !(s.Beside > 0 && s.Beside <= 1) {
+			add("utilisation of the reactive trigger beside Kedastral's must be in (0, 1] (got %v)", s.Beside)
 		}
 	}
 	pol := c.Policy
@@ -553,7 +572,7 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 	}
 	metrics := make([]Metric, 0, 2)
 	poll := func(t time.Time) []Metric {
-		metrics = append(metrics[:0], Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: cfg.TargetPerPod})
+		metrics = append(metrics[:0], Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: cfg.TargetPerPod * st.besideUtilisation()})
 		if current != nil {
 			if r, err := current.ReplicasAt(t, pol.LeadTime.D()); err == nil {
 				metrics = append(metrics, Metric{Value: float64(r), Target: 1})

@@ -175,6 +175,33 @@ func TestScaleSteps(t *testing.T) {
 	}
 }
 
+// TestScaleBeside checks the reactive trigger beside Kedastral's: with the naive forecast the
+// plan asks for ⌈last / 10⌉, never more than the trigger at utilisation 0.7 asks for (⌈last / 7⌉),
+// so Kedastral beside it scales exactly as reactive scaling at 0.7 does; beside the default
+// trigger (at the target per pod) it keeps fewer pods and leaves more of a step up unserved.
+func TestScaleBeside(t *testing.T) {
+	s := trace(100, append(repeat(100, 30), repeat(160, 60)...)...)
+	cfg := testScaling()
+	cfg.Reactive = []float64{0.7}
+	cfg.Predictive = []Setting{{Quantile: 0, Headroom: 1, Beside: 0.7}, {Quantile: 0, Headroom: 1}}
+	res, err := Scale(t.Context(), s, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reactive, beside, alone := res.Reactive[0], res.Predictive[0], res.Predictive[1]
+	if beside.Setting != "point×1.00 + reactive 0.70" || alone.Setting != "point×1.00" {
+		t.Fatalf("settings %q and %q, want point×1.00 + reactive 0.70 and point×1.00", beside.Setting, alone.Setting)
+	}
+	if beside.Unserved != reactive.Unserved || beside.ReplicaHours != reactive.ReplicaHours || beside.PeakReplicas != reactive.PeakReplicas {
+		t.Errorf("beside reactive 0.7: unserved %v, %v replica-hours, peak %d; want reactive 0.7's: %v, %v, %d",
+			beside.Unserved, beside.ReplicaHours, beside.PeakReplicas, reactive.Unserved, reactive.ReplicaHours, reactive.PeakReplicas)
+	}
+	if !(alone.ReplicaHours < beside.ReplicaHours) || !(alone.Unserved > beside.Unserved) {
+		t.Errorf("beside the default trigger: unserved %v, %v replica-hours; want more unserved and fewer replica-hours than beside 0.7 (%v, %v)",
+			alone.Unserved, alone.ReplicaHours, beside.Unserved, beside.ReplicaHours)
+	}
+}
+
 // TestScaleOracleSweep checks the oracle's headroom sweep on the step up from 50 to 200 (target
 // 10 per pod): at headroom 1 it asks for 20 pods a lead ahead and leaves nothing unserved; at
 // 1.5 it asks for ⌈200 × 1.5 / 10⌉ = 30, and ⌈50 × 1.5 / 10⌉ = 8 before the step, so it costs
@@ -322,13 +349,14 @@ func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNa
 func TestScaleValidate(t *testing.T) {
 	cfg := testScaling()
 	cfg.TargetPerPod, cfg.Tick, cfg.Reactive = 0, 7*time.Second, []float64{1.5}
-	cfg.Predictive = []Setting{{Quantile: 0.3, Headroom: 0.9}}
+	cfg.Predictive = []Setting{{Quantile: 0.3, Headroom: 0.9, Beside: 1.5}}
 	_, err := Scale(context.Background(), trace(50, 1, 2, 3), naive, cfg, nil)
 	if err == nil {
 		t.Fatal("Scale(bad config) = nil error")
 	}
 	for _, want := range []string{"target per pod must be > 0", "tick 7s must divide the trace's step", "reactive target utilisation must be in (0, 1]",
-		"predictive quantile must be 0 (point forecast) or in (0.5, 1)", "predictive headroom must be >= 1"} {
+		"predictive quantile must be 0 (point forecast) or in (0.5, 1)", "predictive headroom must be >= 1",
+		"utilisation of the reactive trigger beside Kedastral's must be in (0, 1] (got 1.5)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Scale(bad config) = %q, want it to contain %q", err, want)
 		}
