@@ -32,8 +32,9 @@ Simulates, in data time, the workload scaled by: reactive KEDA (the HPA on the o
 AverageValue target = target per pod × utilisation); Kedastral (the agent re-plans at every new
 sample from what it could have seen — the same model and planner code as live — and KEDA reads
 the gateway's answer, the max over the lead window, beside a reactive trigger on the same
-metric, at utilisation --beside); and an oracle that knows the future demand exactly. All three go through the same HPA
-(sync, tolerance, scale-up policy, scale-down stabilisation) and the same pod start-up delay.
+metric, at utilisation --beside); and an oracle that knows the future demand exactly. All three
+go through the same HPA (sync, tolerance, scale-up policy, scale-down stabilisation) and the
+same pod start-up delay.
 
 Figures per policy: unserved demand (Σ max(0, demand − ready pods × target) ÷ Σ demand),
 under-provisioned minutes, replica-hours (pods that exist, starting or ready), peak replicas,
@@ -291,7 +292,10 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom, Steps: f.steps}},
 		Oracle:     []float64{1},
 	}
-	if f.beside != 1 {
+	switch {
+	case !(f.beside > 0 && f.beside <= 1):
+		errs = append(errs, fmt.Errorf("--beside must be in (0, 1] (got %v)", f.beside))
+	case f.beside != 1:
 		j.cfg.Predictive[0].Beside = f.beside
 	}
 	switch capacity.Basis(f.basis) {

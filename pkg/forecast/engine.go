@@ -637,8 +637,8 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	}
 	e.info.Cold = len(origins) < minCalibrationErrors
 
-	// Refit on everything every candidate, so that the forecasts they make until the next
-	// refit can be judged by it (recordLive).
+	// Refit every candidate on the whole history, those without weight too, so that the
+	// forecasts they make until the next refit can be judged by it (recordLive).
 	e.fitted = make([]Predictor, k)
 	e.all, e.liveHorizon = make([]Predictor, k), horizon
 	var errs []error
