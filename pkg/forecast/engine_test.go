@@ -256,12 +256,7 @@ func TestEngineJudgesTheForecastsMade(t *testing.T) {
 	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
 		engineFake{name: "slightly biased", f: f, bias: 5},
 		engineFake{name: "needs the whole window", f: f, bias: 20, needs: window})
-	s := synth(8*1440, time.Minute, f)
-	for end := window; end <= 8*1440; end += 15 {
-		if _, err := e.Forecast(s.Before(s.Time(end)).Tail(window), 60, 0.9); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forecastEvery15(t, e, synth(8*1440, time.Minute, f), window, 8*1440, window)
 	info := e.Info()
 	if !info.Live {
 		t.Fatalf("Info().Live = false after five days of forecasts every 15 minutes, want true")
@@ -314,14 +309,7 @@ func TestEngineBandFollowsRecentNoise(t *testing.T) {
 	}
 	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
 		engineFake{name: "exact", f: truth}, engineFake{name: "biased", f: truth, bias: 5})
-	s := synth(8*day, time.Minute, data)
-	var fc Forecast
-	for end := 2 * day; end <= 8*day; end += 15 {
-		var err error
-		if fc, err = e.Forecast(s.Before(s.Time(end)), 60, 0.9); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fc := forecastEvery15(t, e, synth(8*day, time.Minute, data), 2*day, 8*day, 0)
 	if !e.Info().Live {
 		t.Fatal("Info().Live = false, want live weights")
 	}
@@ -330,6 +318,25 @@ func TestEngineBandFollowsRecentNoise(t *testing.T) {
 			t.Errorf("Upper[%d] - Point[%d] = %.2f, want about the calm days' p90 error (1.3), not that of all four days (8)", h, h, w)
 		}
 	}
+}
+
+// forecastEvery15 runs e as an agent would live on the 1-minute series s: a forecast of 60
+// steps at p90 from the history ending at every 15th minute from first to last, the newest
+// window minutes of it (all of it when window is 0). It returns the last forecast.
+func forecastEvery15(t *testing.T, e *Engine, s series.Series, first, last, window int) Forecast {
+	t.Helper()
+	var fc Forecast
+	for end := first; end <= last; end += 15 {
+		h := s.Before(s.Time(end))
+		if window > 0 {
+			h = h.Tail(window)
+		}
+		var err error
+		if fc, err = e.Forecast(h, 60, 0.9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fc
 }
 
 // TestEngineBandOfOneMethodIsLive checks that a single method's band, like auto's, is
@@ -345,14 +352,7 @@ func TestEngineBandOfOneMethodIsLive(t *testing.T) {
 	truth := sine(100, 50, day)
 	e := NewEngine("fake", EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
 		engineFake{name: "fake", f: truth, bias: 20, needs: window})
-	s := synth(7*day, time.Minute, withNoise(truth, 1, 23))
-	var fc Forecast
-	for end := window; end <= 7*day; end += 15 {
-		var err error
-		if fc, err = e.Forecast(s.Before(s.Time(end)).Tail(window), 60, 0.9); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fc := forecastEvery15(t, e, synth(7*day, time.Minute, withNoise(truth, 1, 23)), window, 7*day, window)
 	if !e.Info().Live {
 		t.Fatal("Info().Live = false after four days of forecasts every 15 minutes, want true")
 	}
