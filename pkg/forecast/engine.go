@@ -60,10 +60,11 @@ type EngineConfig struct {
 //     one: a method that needs a week of it (seasonal_naive_week, dshw) would be judged, and
 //     its band sized, on another forecast than the one it makes.
 //  4. With one candidate, use it. With several (auto), weight them per horizon step by their
-//     errors: the best one to four, inversely to their squared or absolute error
-//     (each error capped, so that one level shift does not decide the weights for days:
-//     lossCaps); how many, and which error, is what would have given the lowest absolute
-//     error on origins the weights were not chosen on (chooseScheme).
+//     errors: the best one to four, inversely to their squared or absolute error, or the
+//     median of the best three (each error capped, so that one level shift does not decide
+//     the weights for days: lossCaps); how many, which error, and whether the median, is what
+//     would have given the lowest absolute error on origins the weights were not chosen on
+//     (chooseScheme).
 //  5. Record the combination's one-sided errors (actual − forecast) per step, on live forecasts
 //     those of the newest two days only, so that the band follows the current noise: the upper
 //     quantile at step h is the forecast plus their conformal q-quantile (split conformal
@@ -237,6 +238,10 @@ func (e *Engine) combine(history series.Series, dst, buf []float64) {
 	clear(dst)
 	last := len(e.weights) - 1
 	lastSeen, _, _ := history.Last() // 0 when there is none
+	var vals [][]float64             // with a median scheme: vals[h] are the weighted candidates' forecasts
+	if e.scheme.median {
+		vals = make([][]float64, len(dst))
+	}
 	for c, p := range e.fitted {
 		if p == nil {
 			continue
@@ -249,10 +254,16 @@ func (e *Engine) combine(history series.Series, dst, buf []float64) {
 					v = lastSeen
 				}
 				dst[h] += w * clamp(v)
+				if vals != nil {
+					vals[h] = append(vals[h], clamp(v))
+				}
 			}
 		}
 	}
 	for h := range dst {
+		if vals != nil && len(vals[h]) > 0 {
+			dst[h] = medianOf(vals[h])
+		}
 		dst[h] = clamp(dst[h])
 	}
 }
@@ -624,7 +635,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 				if !finite(a) {
 					continue
 				}
-				if f, ok := combined(w, pred, i, h); ok {
+				if f, ok := combined(w, pred, i, h, e.scheme.median); ok {
 					e.errs[h] = append(e.errs[h], a-f)
 					fs[h] = append(fs[h], f)
 				}
@@ -742,19 +753,38 @@ func (e *Engine) pruneLive(history series.Series, horizon int) {
 }
 
 // combined is the weights' combination (clamped) of the candidates' forecasts from origin i at
-// step h, or false when a weighted candidate has none (the fallback candidate, which could
-// not fit the training part).
-func combined(w [][]float64, pred [][][]float64, i, h int) (float64, bool) {
+// step h, or with median the median of the weighted ones, or false when a weighted candidate
+// has none (the fallback candidate, which could not fit the training part).
+func combined(w [][]float64, pred [][][]float64, i, h int, median bool) (float64, bool) {
 	f := 0.0
+	var vs [8]float64 // more than any scheme weighs (at most 4), on the stack: this runs per origin and step
+	n := 0
 	for c, wc := range w[h] {
 		if wc > 0 {
 			if pred[c] == nil {
 				return 0, false
 			}
 			f += wc * pred[c][i][h]
+			if n < len(vs) {
+				vs[n] = pred[c][i][h]
+				n++
+			}
 		}
 	}
+	if median && n > 0 {
+		return clamp(medianOf(vs[:n])), true
+	}
 	return clamp(f), true
+}
+
+// medianOf returns the median of v (reordering it).
+func medianOf(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // pickOrigins returns the forecasts of the origins at indices idx, per candidate.
@@ -807,6 +837,8 @@ const (
 type scheme struct {
 	top  int
 	loss loss
+	// median combines the best top by their median at each step rather than by weights.
+	median bool
 }
 
 // defaultScheme is used until there are origins enough to choose: averaging a few good
@@ -815,17 +847,25 @@ type scheme struct {
 var defaultScheme = scheme{top: 3, loss: squaredLoss}
 
 // schemes are those chooseScheme tries, in order: the default first, so that it keeps ties.
+// The last two take the median of the best three at each step rather than a weighted mean:
+// when each candidate now and then misses by far, at different times (one is thrown by a flash
+// crowd, another by a level shift), any mean carries every miss and the median none (the
+// robustness of median and trimmed-mean combinations: Jose & Winkler 2008).
 var schemes = []scheme{
-	defaultScheme, {3, absoluteLoss},
-	{2, squaredLoss}, {2, absoluteLoss},
-	{1, squaredLoss}, {1, absoluteLoss},
-	{4, squaredLoss}, {4, absoluteLoss},
+	defaultScheme, {3, absoluteLoss, false},
+	{2, squaredLoss, false}, {2, absoluteLoss, false},
+	{1, squaredLoss, false}, {1, absoluteLoss, false},
+	{4, squaredLoss, false}, {4, absoluteLoss, false},
+	{3, squaredLoss, true}, {3, absoluteLoss, true},
 }
 
 func (s scheme) String() string {
 	by := "squared"
 	if s.loss == absoluteLoss {
 		by = "absolute"
+	}
+	if s.median {
+		return fmt.Sprintf("median of the best %d by %s error", s.top, by)
 	}
 	return fmt.Sprintf("best %d by %s error", s.top, by)
 }
@@ -862,7 +902,7 @@ func chooseScheme(pred [][][]float64, origins []int, v []float64, horizon, k int
 					if !finite(a) {
 						continue
 					}
-					if f, ok := combined(w, pred, i, h); ok {
+					if f, ok := combined(w, pred, i, h, sc.median); ok {
 						mae += math.Abs(a - f)
 					}
 				}

@@ -456,33 +456,68 @@ func TestWeighCapsEventErrors(t *testing.T) {
 func TestChooseScheme(t *testing.T) {
 	tests := map[string]struct {
 		origins int
-		errs    func(i int) (x, y float64) // the two candidates' errors at origin i
+		errs    func(i int) []float64 // each candidate's error at origin i
 		want    scheme
 	}{
 		// Off in opposite directions by the same amount: their average is exact.
-		"errors that cancel": {200, func(int) (float64, float64) { return 2, -2 }, defaultScheme},
+		"errors that cancel": {200, func(int) []float64 { return []float64{2, -2} }, defaultScheme},
 		// Both off the same way, one by twice as much: the better one alone.
-		"one better everywhere": {200, func(int) (float64, float64) { return 1, 2 }, scheme{1, squaredLoss}},
+		"one better everywhere": {200, func(int) []float64 { return []float64{1, 2} }, scheme{1, squaredLoss, false}},
 		// One usually off by 1 but by 30 at one origin in 20, the other always off by 4:
 		// squared error trusts the steady one, whose typical miss is four times larger.
-		"rare large misses": {200, func(i int) (float64, float64) { return 1 + 29*b2f(i%20 == 0), 4 }, scheme{1, absoluteLoss}},
-		"too few origins":   {15, func(i int) (float64, float64) { return 1 + 29*b2f(i%5 == 0), 4 }, defaultScheme},
+		"rare large misses": {200, func(i int) []float64 { return []float64{1 + 29*b2f(i%20 == 0), 4} }, scheme{1, absoluteLoss, false}},
+		// Three exact but for misses by 20 at two origins in twenty, each at different ones: any
+		// average carries every miss, the median none.
+		"misses at different times": {200, func(i int) []float64 {
+			return []float64{20 * b2f(i%20 < 2), 20 * b2f(i%20 == 6 || i%20 == 7), 20 * b2f(i%20 == 12 || i%20 == 13)}
+		}, scheme{3, squaredLoss, true}},
+		"too few origins": {15, func(i int) []float64 { return []float64{1 + 29*b2f(i%5 == 0), 4} }, defaultScheme},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
+			k := len(tc.errs(0))
 			v := make([]float64, tc.origins)
 			idx := make([]int, tc.origins)
-			pred := [][][]float64{make([][]float64, tc.origins), make([][]float64, tc.origins)}
+			pred := make([][][]float64, k)
+			for c := range pred {
+				pred[c] = make([][]float64, tc.origins)
+			}
 			for i := range idx {
 				idx[i] = i
-				x, y := tc.errs(i)
 				v[i] = 100
-				pred[0][i], pred[1][i] = []float64{100 + x}, []float64{100 + y}
+				for c, e := range tc.errs(i) {
+					pred[c][i] = []float64{100 + e}
+				}
 			}
-			if got := chooseScheme(pred, idx, v, 1, 2); got != tc.want {
+			if got := chooseScheme(pred, idx, v, 1, k); got != tc.want {
 				t.Errorf("chooseScheme() = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCombineMedian checks that a median scheme forecasts the middle one of the weighted
+// candidates at each step, where a weighted mean would carry the outlier.
+func TestCombineMedian(t *testing.T) {
+	f := sine(100, 50, 1440)
+	s := synth(2*1440, time.Minute, f)
+	fakes := []Predictor{engineFake{f: f, bias: -2}, engineFake{f: f, bias: 1}, engineFake{f: f, bias: 60}}
+	weights := make([][]float64, 5)
+	for h := range weights {
+		weights[h] = []float64{0.4, 0.4, 0.2}
+	}
+	for _, tc := range []struct {
+		sc   scheme
+		bias float64
+	}{{scheme{3, squaredLoss, true}, 1}, {scheme{3, squaredLoss, false}, 0.4*-2 + 0.4*1 + 0.2*60}} {
+		e := &Engine{fitted: fakes, weights: weights, scheme: tc.sc}
+		got := make([]float64, 5)
+		e.combine(s, got, make([]float64, 5))
+		for h, v := range got {
+			if want := f(s.Len()+h) + tc.bias; math.Abs(v-want) > 1e-9 {
+				t.Errorf("%v: step %d = %v, want %v", tc.sc, h, v, want)
+			}
+		}
 	}
 }
 
