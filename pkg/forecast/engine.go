@@ -230,8 +230,9 @@ func (e *Engine) needsRefit(history series.Series, horizon int) bool {
 	return e.fitLen < young && history.Len() >= e.fitLen+max(1, e.fitLen/4)
 }
 
-// combine writes the weighted forecast of the fitted candidates into dst (clamped), using buf
-// as scratch of the same length. Steps beyond the fitted horizon take the weights of its last.
+// combine writes the combination of the fitted candidates' forecasts into dst (clamped): their
+// weighted sum, or with a median scheme the median of the weighted ones; buf is scratch of the
+// same length. Steps beyond the fitted horizon take the weights of its last.
 // A candidate's NaN or ±Inf counts as the last observed value: no method is meant to give one,
 // but if one did, clamping it would forecast 0 (or the largest float) and size capacity for it.
 func (e *Engine) combine(history series.Series, dst, buf []float64) {
@@ -757,22 +758,21 @@ func (e *Engine) pruneLive(history series.Series, horizon int) {
 // has none (the fallback candidate, which could not fit the training part).
 func combined(w [][]float64, pred [][][]float64, i, h int, median bool) (float64, bool) {
 	f := 0.0
-	var vs [8]float64 // more than any scheme weighs (at most 4), on the stack: this runs per origin and step
-	n := 0
+	var stack [8]float64 // room for what any scheme weighs (at most 4) without an allocation per origin and step
+	vs := stack[:0]
 	for c, wc := range w[h] {
 		if wc > 0 {
 			if pred[c] == nil {
 				return 0, false
 			}
 			f += wc * pred[c][i][h]
-			if n < len(vs) {
-				vs[n] = pred[c][i][h]
-				n++
+			if median {
+				vs = append(vs, pred[c][i][h])
 			}
 		}
 	}
-	if median && n > 0 {
-		return clamp(medianOf(vs[:n])), true
+	if len(vs) > 0 {
+		return clamp(medianOf(vs)), true
 	}
 	return clamp(f), true
 }
