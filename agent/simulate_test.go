@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"math"
@@ -127,7 +128,7 @@ func TestSimulateSweepSummary(t *testing.T) {
 	// both with steps.
 	for _, want := range []string{"sweep: 3 reactive, 13 predictive and 4 oracle settings", "less unserved at equal cost",
 		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "the oracle's frontier the same way", "median",
-		"worse than reactive"} {
+		"worse than reactive", "over only the reactive settings each frontier reaches (no bounds): Kedastral "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -174,6 +175,24 @@ func TestSimulateSweepSummary(t *testing.T) {
 	if len(tr.OracleComparisons) != len(tr.Reactive) {
 		t.Errorf("%d oracle comparisons for %d reactive settings", len(tr.OracleComparisons), len(tr.Reactive))
 	}
+	// A saving at equal unserved is a bound exactly where the reactive setting leaves more
+	// unserved than the oracle's cheapest setting, and the text marks it.
+	cheapest := slices.MinFunc(tr.OracleSweep, func(a, b sim.Outcome) int {
+		return cmp.Or(cmp.Compare(a.ReplicaHours, b.ReplicaHours), cmp.Compare(a.Unserved, b.Unserved))
+	})
+	bounds := 0
+	for _, c := range tr.OracleComparisons {
+		if want := c.Reactive.Unserved > cheapest.Unserved; c.CostSavingBound != want {
+			t.Errorf("oracle against %s (%.3f%% unserved; its cheapest %.3f%%): saving a bound %v, want %v",
+				c.Reactive.Setting, c.Reactive.Unserved*100, cheapest.Unserved*100, c.CostSavingBound, want)
+		}
+		if c.CostSavingBound {
+			bounds++
+		}
+	}
+	if bounds > 0 && !strings.Contains(out, "≥") {
+		t.Errorf("%d bounds, none marked ≥ in the text:\n%s", bounds, out)
+	}
 }
 
 // TestSimulateSweepWithPointBasis: --basis point makes the default setting size for the point
@@ -212,14 +231,14 @@ func TestSimulateFlagErrors(t *testing.T) {
 	var stdout, stderr strings.Builder
 	args := []string{"backtest", "--simulate", "--input", "a.csv", "--input", "b.csv", "--decisions-out", "d.csv", "--model", "tea_leaves",
 		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2",
-		"--sweep-oracle-headroom", "0.5", "--basis", "middle", "--observe-lag", "-1", "--beside", "0", "--sweep-beside", "0.9,y"}
+		"--sweep-oracle-headroom", "0", "--basis", "middle", "--observe-lag", "-1", "--beside", "0", "--sweep-beside", "0.9,y"}
 	err := run(t.Context(), args, nil, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("agent backtest --simulate with bad flags: no error")
 	}
 	for _, want := range []string{"--decisions-out and --plot take one --input", `--model "tea_leaves" is not one of`,
 		`--startup "soon"`, "--format must be text or json", "need 1 <= --min <= --max", `--sweep-quantile: "x" is not a number`,
-		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be >= 1 (got 0.5)",
+		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be > 0 and finite (got 0)",
 		`--basis must be upper or point (got "middle")`, "observe lag must be >= 0 steps (got -1)",
 		"--beside must be in (0, 1] (got 0)", `--sweep-beside: "y" is not a number`} {
 		if !strings.Contains(err.Error(), want) {

@@ -106,6 +106,12 @@ type Comparison struct {
 	// (its replica-hours): the share of cost Kedastral saves at equal service. NaN when not
 	// comparable.
 	CostSaving Fraction `json:"costSaving"`
+	// UnservedReductionBound and CostSavingBound mark a figure that is a bound, not an
+	// interpolation: the reactive setting costs more than the frontier's dearest setting, or
+	// leaves more unserved than its cheapest, so the frontier's end stands in for a setting
+	// the sweep did not run. The true figure is at least the one given.
+	UnservedReductionBound bool `json:"unservedReductionBound,omitempty"`
+	CostSavingBound        bool `json:"costSavingBound,omitempty"`
 }
 
 // Compare puts each reactive setting against the predictive frontier.
@@ -116,9 +122,11 @@ func Compare(reactive, predictive []Outcome) []Comparison {
 		c := Comparison{Reactive: r, UnservedReduction: Fraction(math.NaN()), CostSaving: Fraction(math.NaN())}
 		if u, ok := UnservedAt(front, r.ReplicaHours); ok && r.Unserved > 0 {
 			c.UnservedReduction = Fraction(1 - u/r.Unserved)
+			c.UnservedReductionBound = r.ReplicaHours > front[len(front)-1].ReplicaHours
 		}
 		if h, ok := CostAt(front, r.Unserved); ok && r.ReplicaHours > 0 {
 			c.CostSaving = Fraction(1 - h/r.ReplicaHours)
+			c.CostSavingBound = r.Unserved > front[0].Unserved
 		}
 		out[i] = c
 	}

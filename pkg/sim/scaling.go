@@ -52,7 +52,10 @@ type ScalingConfig struct {
 	Predictive []Setting
 	// Oracle lists the headrooms swept for the oracle (it asks for the true need × headroom);
 	// the first is the default setting. Empty means just 1. The oracle's frontier is the most a
-	// forecast could buy under these HPA rules, at every cost, not only at one.
+	// forecast could buy under these HPA rules, at every cost, not only at one. Headrooms below
+	// 1 (knowingly short of the need) extend it to the cheap end, where reactive scaling at
+	// utilisation 1 sits: without them the oracle's cheapest setting costs more than that, and
+	// its saving there is only a bound.
 	Oracle []float64
 	// OracleSteps runs each of the oracle's headrooms also with its asks in steps of the HPA's
 	// tolerance (capacity.ToleranceStep), so that its frontier bounds a Kedastral that uses
@@ -155,8 +158,8 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 		add("no predictive setting")
 	}
 	for _, h := range c.Oracle {
-		if !(h >= 1) || math.IsInf(h, 0) {
-			add("oracle headroom must be >= 1 (got %v)", h)
+		if !(h > 0) || math.IsInf(h, 0) {
+			add("oracle headroom must be > 0 and finite (got %v)", h)
 		}
 	}
 	for _, s := range c.Predictive {

@@ -205,19 +205,20 @@ func TestScaleBeside(t *testing.T) {
 // TestScaleOracleSweep checks the oracle's headroom sweep on the step up from 50 to 200 (target
 // 10 per pod): at headroom 1 it asks for 20 pods a lead ahead and leaves nothing unserved; at
 // 1.5 it asks for ⌈200 × 1.5 / 10⌉ = 30, and ⌈50 × 1.5 / 10⌉ = 8 before the step, so it costs
-// more and serves no less. The first setting is the default, reported as Oracle too.
+// more and serves no less; at 0.5 it asks for half the need. The first setting is the default,
+// reported as Oracle too.
 func TestScaleOracleSweep(t *testing.T) {
 	cfg := testScaling()
-	cfg.Oracle = []float64{1, 1.5}
+	cfg.Oracle = []float64{1, 1.5, 0.5}
 	naive := func() (forecast.Model, error) { return forecast.New(forecast.Naive, forecast.Options{}) }
 	res, err := Scale(t.Context(), trace(50, repeat(200, 60)...), naive, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.OracleSweep) != 2 || res.Oracle != res.OracleSweep[0] {
-		t.Fatalf("oracle sweep %+v, oracle %+v: want two settings, the first reported as the oracle", res.OracleSweep, res.Oracle)
+	if len(res.OracleSweep) != 3 || res.Oracle != res.OracleSweep[0] {
+		t.Fatalf("oracle sweep %+v, oracle %+v: want three settings, the first reported as the oracle", res.OracleSweep, res.Oracle)
 	}
-	one, more := res.OracleSweep[0], res.OracleSweep[1]
+	one, more, less := res.OracleSweep[0], res.OracleSweep[1], res.OracleSweep[2]
 	if one.Setting != "lead 3m45s" || more.Setting != "lead 3m45s ×1.50" {
 		t.Errorf("settings %q, %q; want %q, %q", one.Setting, more.Setting, "lead 3m45s", "lead 3m45s ×1.50")
 	}
@@ -230,10 +231,23 @@ func TestScaleOracleSweep(t *testing.T) {
 	if !(more.ReplicaHours > one.ReplicaHours) {
 		t.Errorf("replica-hours %v at headroom 1.5, %v at 1; want more", more.ReplicaHours, one.ReplicaHours)
 	}
+	// Headroom 0.5, short of the need on purpose: ⌈200 × 0.5 / 10⌉ = 10 pods serve 100 of 200,
+	// and ⌈50 × 0.5 / 10⌉ = 3 serve 30 of 50 before the step, so at least 40% goes unserved.
+	if less.Setting != "lead 3m45s ×0.50" || less.PeakReplicas != 10 {
+		t.Errorf("setting %q, peak replicas %d; want %q, 10", less.Setting, less.PeakReplicas, "lead 3m45s ×0.50")
+	}
+	if !(less.Unserved >= 0.4) || !(less.ReplicaHours < one.ReplicaHours) {
+		t.Errorf("headroom 0.5: unserved %v, %v replica-hours; want at least 0.4, and fewer than headroom 1's %v",
+			less.Unserved, less.ReplicaHours, one.ReplicaHours)
+	}
 
 	cfg.Oracle = []float64{0.9}
-	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "oracle headroom must be >= 1 (got 0.9)") {
-		t.Errorf("Validate with oracle headroom 0.9 = %v, want it named", err)
+	if err := cfg.Validate(time.Minute); err != nil {
+		t.Errorf("Validate with oracle headroom 0.9 = %v, want nil", err)
+	}
+	cfg.Oracle = []float64{0}
+	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "oracle headroom must be > 0 and finite (got 0)") {
+		t.Errorf("Validate with oracle headroom 0 = %v, want it named", err)
 	}
 }
 
@@ -379,22 +393,29 @@ func TestFrontierAndCompare(t *testing.T) {
 		t.Fatalf("Frontier = %v, want %v", names, want)
 	}
 	tests := map[string]struct {
-		reactive              Outcome
-		wantReduce, wantSaved float64
+		reactive                        Outcome
+		wantReduce, wantSaved           float64
+		wantReduceBound, wantSavedBound bool
 	}{
 		// At 150 replica-hours the frontier is halfway from a to b: 0.03 unserved against 0.06:
-		// half removed. 0.06 unserved is reached by a alone, at 100: a third cheaper.
-		"inside the frontier": {Outcome{ReplicaHours: 150, Unserved: 0.06}, 0.5, 1 - 100.0/150},
-		// At 250: 0.006 against 0.012; 0.012 unserved: 0.9 of the way from a... (0.05−0.012)/(0.05−0.01) = 0.95 → 195.
-		"between b and c":                           {Outcome{ReplicaHours: 250, Unserved: 0.012}, 0.5, 1 - 195.0/250},
-		"cheaper than any predictive setting":       {Outcome{ReplicaHours: 50, Unserved: 0.2}, math.NaN(), 1 - 100.0/50},
-		"better served than any predictive setting": {Outcome{ReplicaHours: 400, Unserved: 0.001}, 1 - 0.002/0.001, math.NaN()},
+		// half removed. 0.06 unserved is more than a, the cheapest, leaves: a's cost, 100, a
+		// third cheaper, and a bound (a cheaper setting might have left 0.06 for less).
+		"inside the frontier": {Outcome{ReplicaHours: 150, Unserved: 0.06}, 0.5, 1 - 100.0/150, false, true},
+		// At 250: 0.006 against 0.012; 0.012 unserved: (0.05−0.012)/(0.05−0.01) = 0.95 of the way from a to b → 195.
+		"between b and c":                     {Outcome{ReplicaHours: 250, Unserved: 0.012}, 0.5, 1 - 195.0/250, false, false},
+		"cheaper than any predictive setting": {Outcome{ReplicaHours: 50, Unserved: 0.2}, math.NaN(), 1 - 100.0/50, false, true},
+		// Past c, the dearest, c's 0.002 stands in for what more replica-hours would leave.
+		"better served than any predictive setting": {Outcome{ReplicaHours: 400, Unserved: 0.001}, 1 - 0.002/0.001, math.NaN(), true, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := Compare([]Outcome{tc.reactive}, pred)[0]
 			if !near(float64(c.UnservedReduction), tc.wantReduce) || !near(float64(c.CostSaving), tc.wantSaved) {
 				t.Errorf("Compare = reduction %v, saving %v; want %v, %v", c.UnservedReduction, c.CostSaving, tc.wantReduce, tc.wantSaved)
+			}
+			if c.UnservedReductionBound != tc.wantReduceBound || c.CostSavingBound != tc.wantSavedBound {
+				t.Errorf("Compare bounds = reduction %v, saving %v; want %v, %v",
+					c.UnservedReductionBound, c.CostSavingBound, tc.wantReduceBound, tc.wantSavedBound)
 			}
 		})
 	}
