@@ -451,6 +451,34 @@ func TestWeighCapsEventErrors(t *testing.T) {
 	}
 }
 
+// TestWeighSmoothsInProportionToLead: at step 40 a candidate perfect at steps 38–42 alone but
+// far off around them loses to one steadily close, since the loss is averaged over a fifth of
+// the lead either side (32–48); at step 5 the window stays ±2, so a candidate perfect at steps
+// 3–7 wins there.
+func TestWeighSmoothsInProportionToLead(t *testing.T) {
+	const origins, horizon = 96, 60
+	v := make([]float64, origins+horizon)
+	idx := make([]int, origins)
+	pred := [][][]float64{make([][]float64, origins), make([][]float64, origins)} // [spotty, steady]
+	for i := range idx {
+		idx[i] = i
+		pred[0][i], pred[1][i] = make([]float64, horizon), make([]float64, horizon)
+		for h := range horizon {
+			pred[0][i][h], pred[1][i][h] = 10, 3
+			if (h >= 38 && h <= 42) || (h >= 3 && h <= 7) {
+				pred[0][i][h] = 0
+			}
+		}
+	}
+	w := weigh(pred, idx, v, horizon, 2, scheme{top: 1, loss: absoluteLoss})
+	if w[40][1] != 1 {
+		t.Errorf("weights at step 40 = %v, want all on the steady candidate", w[40])
+	}
+	if w[5][0] != 1 {
+		t.Errorf("weights at step 5 = %v, want all on the candidate perfect at steps 3–7", w[5])
+	}
+}
+
 // TestChooseScheme checks that auto combines its candidates in the way that would have left
 // the lowest absolute error on origins the weights were not chosen on.
 func TestChooseScheme(t *testing.T) {
