@@ -129,7 +129,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.sweepReactive, "sweep-utilisation", "1,0.9,0.8,0.7,0.6,0.5", "with --sweep: reactive target utilisations")
 	fs.StringVar(&f.sweepQ, "sweep-quantile", "0,0.8,0.9,0.95,0.99", "with --sweep: Kedastral quantiles (0: size for the point forecast)")
 	fs.StringVar(&f.sweepH, "sweep-headroom", "1,1.02,1.05,1.1,1.15,1.2,1.25,1.35,1.5,1.75,2",
-		"with --sweep: Kedastral headrooms (the oracle's grid: fine below 1.1, where the HPA's tolerance decides)")
+		"with --sweep: Kedastral headrooms (the oracle's grid from 1 up: fine below 1.1, where the HPA's tolerance decides)")
 	fs.StringVar(&f.sweepBeside, "sweep-beside", "0,0.9", "with --sweep: Kedastral quantiles (0: the point forecast) also run at headroom 1 with the reactive trigger beside\n"+
 		"at each --sweep-utilisation below 1: a team that runs reactive scaling with a margin keeps it when it adds Kedastral (empty: none)")
 	fs.BoolVar(&f.sweepSteps, "sweep-steps", true, "with --sweep: run every Kedastral and oracle setting both with and without --steps")
