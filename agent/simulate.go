@@ -40,7 +40,10 @@ Figures per policy: unserved demand (Σ max(0, demand − ready pods × target) 
 under-provisioned minutes, replica-hours (pods that exist, starting or ready), peak replicas,
 scaling events. With --sweep, each policy is run at many settings and Kedastral's
 cost–service frontier is compared with each reactive setting at equal cost (unserved demand at
-the same replica-hours) and at equal service (replica-hours at the same unserved demand).
+the same replica-hours) and at equal service (replica-hours at the same unserved demand). It
+then names, against the reactive setting you run (--utilisation), the cheapest Kedastral
+setting that serves as well and the best-served one that costs no more, with the agent's
+environment for each.
 
 Usage: agent backtest --simulate --input FILE.csv [flags]
 
@@ -375,6 +378,8 @@ type simReport struct {
 	// each reactive setting, with --sweep: what perfect foresight buys under the same rules.
 	OracleSweep       []sim.Outcome    `json:"oracleSweep,omitempty"`
 	OracleComparisons []sim.Comparison `json:"oracleComparisons,omitempty"`
+	// Advice, with --sweep, names the settings to switch to from the reactive one (--utilisation).
+	Advice *simAdvice `json:"advice,omitempty"`
 	// ForecastSeconds and SimulateSeconds are how long the agent's forecasts and the cluster
 	// simulations of every setting took.
 	ForecastSeconds float64 `json:"forecastSeconds"`
@@ -422,10 +427,82 @@ func (j simJob) run(ctx context.Context, input string, progress func(done, total
 	if len(res.OracleSweep) > 1 {
 		r.OracleSweep, r.OracleComparisons = res.OracleSweep, sim.Compare(res.Reactive, res.OracleSweep)
 	}
+	if len(res.Predictive) > 1 {
+		r.Advice = advise(res.Reactive[0], res.Predictive, cfg)
+	}
 	if j.keepDecision {
 		r.decisions = res.Decisions
 	}
 	return r, nil
+}
+
+// simAdvice is what a sweep suggests to a team that runs the reactive setting Against today.
+type simAdvice struct {
+	Against sim.Outcome `json:"against"`
+	// SameService is the cheapest Kedastral setting that leaves no more demand unserved, and
+	// SameCost the best-served one that uses no more replica-hours; nil when none does.
+	SameService *simChoice `json:"sameService,omitempty"`
+	SameCost    *simChoice `json:"sameCost,omitempty"`
+}
+
+// simChoice is a Kedastral setting the sweep ran, and how to configure it.
+type simChoice struct {
+	Outcome sim.Outcome `json:"outcome"`
+	// Env is the agent's environment for it (KEDASTRAL_NAME=value).
+	Env []string `json:"env"`
+	// Trigger is the threshold of the reactive trigger beside Kedastral's in the ScaledObject.
+	Trigger float64 `json:"trigger"`
+}
+
+// advise picks, from the predictive outcomes pred of cfg.Predictive's settings, the ones to
+// suggest instead of the reactive outcome current (sim.Recommend).
+func advise(current sim.Outcome, pred []sim.Outcome, cfg sim.ScalingConfig) *simAdvice {
+	a := &simAdvice{Against: current}
+	choice := func(i int) *simChoice {
+		if i < 0 {
+			return nil
+		}
+		st := cfg.Predictive[i]
+		var env []string
+		if st.Quantile == 0 {
+			env = append(env, "KEDASTRAL_BASIS=point")
+		} else {
+			env = append(env, "KEDASTRAL_BASIS=upper", "KEDASTRAL_QUANTILE="+fmtFloat(st.Quantile))
+		}
+		env = append(env, "KEDASTRAL_HEADROOM="+fmtFloat(st.Headroom))
+		if st.Steps {
+			env = append(env, "KEDASTRAL_HPA_TOLERANCE_STEPS="+fmtFloat(cfg.Cluster.Tolerance))
+		}
+		if lead := cfg.Policy.LeadTime.D(); lead > 0 {
+			env = append(env, "KEDASTRAL_LEAD_TIME="+shortDuration(lead))
+		}
+		u := st.Beside
+		if u == 0 {
+			u = 1
+		}
+		return &simChoice{Outcome: pred[i], Env: env, Trigger: cfg.TargetPerPod * u}
+	}
+	service, cost := sim.Recommend(current, pred)
+	a.SameService, a.SameCost = choice(service), choice(cost)
+	return a
+}
+
+// writeText writes the advice as a few lines.
+func (a simAdvice) writeText(w io.Writer) {
+	fmt.Fprintf(w, "\ninstead of reactive %s (%.3f%% unserved, %.1f replica-hours; --utilisation names the one you run):\n",
+		a.Against.Setting, a.Against.Unserved*100, a.Against.ReplicaHours)
+	line := func(what string, c *simChoice, none string) {
+		if c == nil {
+			fmt.Fprintf(w, "  %s: none; %s\n", what, none)
+			return
+		}
+		o := c.Outcome
+		fmt.Fprintf(w, "  %s: %s, %.3f%% unserved, %.1f replica-hours (%+.1f%%)\n      %s, reactive trigger threshold %s\n",
+			what, o.Setting, o.Unserved*100, o.ReplicaHours, (o.ReplicaHours/a.Against.ReplicaHours-1)*100,
+			strings.Join(c.Env, " "), fmtFloat(c.Trigger))
+	}
+	line("as well served, for the least", a.SameService, "every setting leaves more unserved")
+	line("the best served, for no more", a.SameCost, "every setting costs more (Kedastral never plans below reactive scaling at the target per pod)")
 }
 
 // readTrace reads a CSV trace onto a regular grid of step (inferred when 0).
@@ -511,6 +588,9 @@ func (r simReport) writeText(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w, "(≥: a bound, where the reactive setting lies beyond the frontier's dearest or cheapest setting, which stands in for it)")
+	if r.Advice != nil {
+		r.Advice.writeText(w)
+	}
 	fmt.Fprintln(w, "\nKedastral's frontier:")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "setting\tunserved\treplica-hours\tguard fallback\t")

@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kedastral/kedastral/pkg/plan"
 	"github.com/kedastral/kedastral/pkg/sim"
 )
 
@@ -128,7 +130,8 @@ func TestSimulateSweepSummary(t *testing.T) {
 	// both with steps.
 	for _, want := range []string{"sweep: 3 reactive, 13 predictive and 4 oracle settings", "less unserved at equal cost",
 		"Kedastral's frontier", "summary: Kedastral against reactive KEDA", "the oracle's frontier the same way", "median",
-		"worse than reactive", "over only the reactive settings each frontier reaches (no bounds): Kedastral "} {
+		"worse than reactive", "over only the reactive settings each frontier reaches (no bounds): Kedastral ",
+		"instead of reactive utilisation 1.00"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -192,6 +195,50 @@ func TestSimulateSweepSummary(t *testing.T) {
 	}
 	if bounds > 0 && !strings.Contains(out, "≥") {
 		t.Errorf("%d bounds, none marked ≥ in the text:\n%s", bounds, out)
+	}
+}
+
+// TestAdvise: the settings advised are the outcomes' own, configured as they were run.
+func TestAdvise(t *testing.T) {
+	cfg := sim.ScalingConfig{TargetPerPod: 10, Cluster: sim.DefaultClusterConfig(), Policy: plan.Policy{LeadTime: plan.Duration(225 * time.Second)},
+		Predictive: []sim.Setting{{Quantile: 0.9, Headroom: 1}, {Quantile: 0, Headroom: 1.2, Steps: true, Beside: 0.7}, {Quantile: 0.95, Headroom: 1.5}}}
+	pred := []sim.Outcome{{ReplicaHours: 100, Unserved: 0.04}, {ReplicaHours: 150, Unserved: 0.01}, {ReplicaHours: 300, Unserved: 0.001}}
+	for i := range pred {
+		pred[i].Setting = cfg.Predictive[i].String()
+	}
+	a := advise(sim.Outcome{Setting: "utilisation 0.70", ReplicaHours: 200, Unserved: 0.02}, pred, cfg)
+	if a.SameService == nil || a.SameCost == nil {
+		t.Fatalf("advice %+v: want both settings", a)
+	}
+	// Both are the second setting: the cheapest with at most 0.02 unserved, and the best served
+	// for at most 200 replica-hours.
+	for _, c := range []*simChoice{a.SameService, a.SameCost} {
+		if c.Outcome.Setting != "point×1.20 steps + reactive 0.70" {
+			t.Errorf("advised %q, want point×1.20 steps + reactive 0.70", c.Outcome.Setting)
+		}
+		if want := []string{"KEDASTRAL_BASIS=point", "KEDASTRAL_HEADROOM=1.2", "KEDASTRAL_HPA_TOLERANCE_STEPS=0.1", "KEDASTRAL_LEAD_TIME=3m45s"}; !slices.Equal(c.Env, want) {
+			t.Errorf("env %v, want %v", c.Env, want)
+		}
+		if c.Trigger != 7 {
+			t.Errorf("trigger threshold %v, want 10 × 0.7 = 7", c.Trigger)
+		}
+	}
+	a = advise(sim.Outcome{Setting: "utilisation 1.00", ReplicaHours: 50, Unserved: 0.03}, pred, cfg)
+	if a.SameCost != nil || a.SameService == nil || a.SameService.Outcome.Setting != "point×1.20 steps + reactive 0.70" {
+		t.Errorf("advice against a cheaper reactive setting %+v: want no same-cost setting, and point×1.20 steps + reactive 0.70 for the service", a)
+	}
+	var text strings.Builder
+	a.writeText(&text)
+	for _, want := range []string{"instead of reactive utilisation 1.00", "as well served, for the least: point×1.20 steps + reactive 0.70",
+		"KEDASTRAL_BASIS=point KEDASTRAL_HEADROOM=1.2 KEDASTRAL_HPA_TOLERANCE_STEPS=0.1 KEDASTRAL_LEAD_TIME=3m45s, reactive trigger threshold 7",
+		"the best served, for no more: none"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("advice text lacks %q:\n%s", want, text.String())
+		}
+	}
+	a = advise(sim.Outcome{ReplicaHours: 400, Unserved: 0.5}, pred, cfg)
+	if a.SameCost == nil || !slices.Equal(a.SameCost.Env, []string{"KEDASTRAL_BASIS=upper", "KEDASTRAL_QUANTILE=0.95", "KEDASTRAL_HEADROOM=1.5", "KEDASTRAL_LEAD_TIME=3m45s"}) || a.SameCost.Trigger != 10 {
+		t.Errorf("advice against a dear reactive setting: %+v, want p95×1.50 beside the trigger at the target per pod", a.SameCost)
 	}
 }
 

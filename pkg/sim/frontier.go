@@ -151,3 +151,26 @@ func Median(v []float64) float64 {
 		return (f[n/2-1] + f[n/2]) / 2
 	}
 }
+
+// Recommend picks, among the predictive settings' outcomes pred, the two a team running the
+// reactive setting current would consider switching to: sameService, the cheapest setting that
+// leaves no more demand unserved than current does, and sameCost, the one that leaves the least
+// unserved (the cheaper of equals) for no more replica-hours than current uses. Each is an index
+// into pred, or -1 when no setting qualifies. Unlike CostAt and UnservedAt it interpolates
+// nothing: it names settings that were run.
+func Recommend(current Outcome, pred []Outcome) (sameService, sameCost int) {
+	sameService, sameCost = -1, -1
+	for i, o := range pred {
+		if o.Unserved <= current.Unserved &&
+			(sameService < 0 || o.ReplicaHours < pred[sameService].ReplicaHours ||
+				(o.ReplicaHours == pred[sameService].ReplicaHours && o.Unserved < pred[sameService].Unserved)) {
+			sameService = i
+		}
+		if o.ReplicaHours <= current.ReplicaHours &&
+			(sameCost < 0 || o.Unserved < pred[sameCost].Unserved ||
+				(o.Unserved == pred[sameCost].Unserved && o.ReplicaHours < pred[sameCost].ReplicaHours)) {
+			sameCost = i
+		}
+	}
+	return sameService, sameCost
+}

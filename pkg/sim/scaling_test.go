@@ -421,6 +421,41 @@ func TestFrontierAndCompare(t *testing.T) {
 	}
 }
 
+func TestRecommend(t *testing.T) {
+	pred := []Outcome{
+		{Setting: "cheap", ReplicaHours: 100, Unserved: 0.05},
+		{Setting: "middle", ReplicaHours: 150, Unserved: 0.02},
+		{Setting: "middle, worse", ReplicaHours: 150, Unserved: 0.03},
+		{Setting: "dear", ReplicaHours: 300, Unserved: 0.001},
+	}
+	tests := map[string]struct {
+		current               Outcome
+		wantService, wantCost string
+	}{
+		// 0.02 unserved: middle and dear serve as well, middle for less; for 200 replica-hours
+		// the best served is middle (dear costs more).
+		"between settings": {Outcome{ReplicaHours: 200, Unserved: 0.02}, "middle", "middle"},
+		// Equal cost: of middle and middle, worse, the one that serves more.
+		"equal cost":                     {Outcome{ReplicaHours: 150, Unserved: 0.1}, "cheap", "middle"},
+		"better served than any setting": {Outcome{ReplicaHours: 500, Unserved: 0.0001}, "", "dear"},
+		"cheaper than any setting":       {Outcome{ReplicaHours: 50, Unserved: 0.2}, "cheap", ""},
+	}
+	name := func(i int) string {
+		if i < 0 {
+			return ""
+		}
+		return pred[i].Setting
+	}
+	for n, tc := range tests {
+		t.Run(n, func(t *testing.T) {
+			service, cost := Recommend(tc.current, pred)
+			if name(service) != tc.wantService || name(cost) != tc.wantCost {
+				t.Errorf("Recommend = %q, %q; want %q, %q", name(service), name(cost), tc.wantService, tc.wantCost)
+			}
+		})
+	}
+}
+
 func near(a, b float64) bool {
 	if math.IsNaN(a) || math.IsNaN(b) {
 		return math.IsNaN(a) && math.IsNaN(b)
