@@ -587,7 +587,10 @@ func (r simReport) writeText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "(≥: a bound, where the reactive setting lies beyond the frontier's dearest or cheapest setting, which stands in for it)")
+	bounded := func(c sim.Comparison) bool { return c.UnservedReductionBound || c.CostSavingBound }
+	if slices.ContainsFunc(r.Comparisons, bounded) || slices.ContainsFunc(r.OracleComparisons, bounded) {
+		fmt.Fprintln(w, "(≥: a bound, where the reactive setting lies beyond the frontier's dearest or cheapest setting, which stands in for it)")
+	}
 	if r.Advice != nil {
 		r.Advice.writeText(w)
 	}
