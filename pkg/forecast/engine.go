@@ -68,7 +68,9 @@ type EngineConfig struct {
 //  5. Record the combination's one-sided errors (actual − forecast) per step, on live forecasts
 //     those of the newest two days only, so that the band follows the current noise: the upper
 //     quantile at step h is the forecast plus their conformal q-quantile (split conformal
-//     prediction).
+//     prediction), each error measured relative to a scale that grows with the level forecast
+//     and with how restless the load was in the hour before its origin, by exponents chosen
+//     for the lowest pinball loss (normalized conformal prediction: chooseBandScale).
 //  6. Refit every candidate on the whole history.
 //
 // Between refits a Forecast is one Predict per weighted candidate on the newest data; with
@@ -100,7 +102,12 @@ type Engine struct {
 	// (as the noise of counts is). Each refit picks the exponent with the lowest pinball loss
 	// on the calibration errors (chooseBandScale).
 	scaleExp, scaleFloor float64
-	info                 FitInfo
+	// And relative to vol^volExp, where vol is how much the load moved in the hour before the
+	// forecast, relative to volMean, how much it moves on average (volatility): bursts come in
+	// clusters, so the band widens while the load is restless and narrows while it is calm.
+	// volExp is chosen with scaleExp; 0 leaves the band deaf to it.
+	volExp, volMean float64
+	info            FitInfo
 
 	// With several candidates: every candidate fitted on the whole history at the last refit,
 	// and the forecasts they have made since from origins whose outcome is now known.
@@ -211,8 +218,9 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 		e.recordLive(history, horizon)
 	}
 	up := make([]float64, horizon)
+	vol := e.volatility(history.Values, history.Len(), history.Step)
 	for h := range up {
-		up[h] = clamp(pt[h] + e.width(h, quantile, pt[h]))
+		up[h] = clamp(pt[h] + e.width(h, quantile, pt[h], vol))
 	}
 	return Forecast{Point: pt, Upper: up}, nil
 }
@@ -414,6 +422,7 @@ func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []
 	if _, _, ok := past.Last(); !ok {
 		return nil, nil, 0, 0
 	}
+	vol := e.volatility(history.Values, b, history.Step)
 	ref = e.recalled(past.End(), span+horizon)
 	if ref == nil {
 		ref = make([]float64, span+horizon)
@@ -430,7 +439,7 @@ func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []
 			break
 		}
 		r := a - ref[j]
-		z := r / e.bandScale(ref[j]) // the errors are measured relative to the forecast's scale
+		z := r / e.scale(ref[j], vol) // the errors are measured relative to the forecast's scale
 		lo := errs[int((1-shiftQuantile)*float64(len(errs)-1))]
 		hi := errs[int(math.Ceil(shiftQuantile*float64(len(errs)-1)))]
 		d := 0
@@ -450,8 +459,9 @@ func (e *Engine) shiftRun(history series.Series, span, horizon int) (ref, res []
 	return ref, res, run, dir
 }
 
-// width is how far above the point forecast f the q-quantile lies at step h.
-func (e *Engine) width(h int, q, f float64) float64 {
+// width is how far above the point forecast f the q-quantile lies at step h, from an origin
+// where the volatility was vol.
+func (e *Engine) width(h int, q, f, vol float64) float64 {
 	if len(e.errs[h]) < minCalibrationErrors {
 		if len(e.changes) == 0 {
 			return 0
@@ -459,7 +469,42 @@ func (e *Engine) width(h int, q, f float64) float64 {
 		// A random walk's spread grows with the square root of the steps taken.
 		return conformalQuantile(e.changes, q) * math.Sqrt(float64(h+1))
 	}
-	return max(0, conformalQuantile(e.errs[h], q)) * e.bandScale(f)
+	return max(0, conformalQuantile(e.errs[h], q)) * e.scale(f, vol)
+}
+
+// scale is the scale the band's errors are measured relative to, for a forecast f from an
+// origin where the volatility was vol.
+func (e *Engine) scale(f, vol float64) float64 {
+	s := e.bandScale(f)
+	switch e.volExp {
+	case 0:
+		return s
+	case 1:
+		return s * vol
+	}
+	return s * math.Pow(vol, e.volExp)
+}
+
+// volatility is how much the load moved in the hour (at least minShiftSteps steps) before
+// index o of v, relative to how much it moves on average: the mean absolute change between
+// adjacent finite samples there, ÷ volMean. It is 1 when either is unknown, and kept within
+// [¼, 4], so that one flash crowd or a flat hour does not make the band absurd.
+func (e *Engine) volatility(v []float64, o int, step time.Duration) float64 {
+	if !(e.volMean > 0) {
+		return 1
+	}
+	n := max(minShiftSteps, durationSteps(time.Hour, step))
+	sum, count := 0.0, 0
+	for j := o - 1; j > 0 && j >= o-n; j-- {
+		if finite(v[j]) && finite(v[j-1]) {
+			sum += math.Abs(v[j] - v[j-1])
+			count++
+		}
+	}
+	if count == 0 {
+		return 1
+	}
+	return min(4, max(0.25, sum/float64(count)/e.volMean))
 }
 
 // bandScale is the scale the band's errors are measured relative to, for a forecast f.
@@ -473,21 +518,26 @@ func (e *Engine) bandScale(f float64) float64 {
 	return math.Pow(max(f, e.scaleFloor), e.scaleExp)
 }
 
-// bandExponents are the scale exponents a refit chooses among, and bandChoiceQuantile the
-// quantile whose band it compares them by (the agent's default).
-var bandExponents = []float64{0, 0.5, 1}
+// bandExponents and volExponents are the exponents of the forecast's scale and of the
+// volatility a refit chooses among, and bandChoiceQuantile the quantile whose band it compares
+// them by (the agent's default).
+var (
+	bandExponents = []float64{0, 0.5, 1}
+	volExponents  = []float64{0, 0.5, 1}
+)
 
 const bandChoiceQuantile = 0.9
 
-// chooseBandScale sets scaleExp and scaleFloor from the calibration errors errs[h] and the
-// forecasts fs[h] they belong to, and leaves errs[h] divided by the chosen scale. Every exponent
-// covers the calibrated share on average (the errors are exchangeable whatever fixed scale
-// divides them); the choice is the one with the lowest pinball loss at the default quantile,
-// a proper score, which rewards a band that is wide where the errors are large and narrow where
-// they are small over one that is right only on average — the peak, where a miss costs most, is
-// where a constant band is too narrow.
-func (e *Engine) chooseBandScale(history series.Series, errs, fs [][]float64) {
-	e.scaleExp, e.scaleFloor = 0, 0
+// chooseBandScale sets scaleExp, scaleFloor and volExp from the calibration errors errs[h], the
+// forecasts fs[h] they belong to and the volatility vs[h] at their origins, and leaves errs[h]
+// divided by the chosen scale. Every choice covers the calibrated share on average (the errors
+// are exchangeable whatever fixed scale divides them); the choice is the one with the lowest
+// pinball loss at the default quantile, a proper score, which rewards a band that is wide where
+// the errors are large and narrow where they are small over one that is right only on average
+// — the peak, where a miss costs most, is where a constant band is too narrow, and a burst
+// is likelier in a restless hour than in a calm one.
+func (e *Engine) chooseBandScale(history series.Series, errs, fs, vs [][]float64) {
+	e.scaleExp, e.scaleFloor, e.volExp = 0, 0, 0
 	// The floor keeps an idle workload's band from shrinking to nothing: a tenth of the typical
 	// level of the calibration span.
 	var level []float64
@@ -504,36 +554,38 @@ func (e *Engine) chooseBandScale(history series.Series, errs, fs [][]float64) {
 		return
 	}
 	const q = bandChoiceQuantile
-	best, bestLoss := 0.0, math.Inf(1)
+	best, bestVol, bestLoss := 0.0, 0.0, math.Inf(1)
 	z := []float64{}
 	for _, g := range bandExponents {
-		e.scaleExp, e.scaleFloor = g, floor
-		loss := 0.0
-		for h := range errs {
-			if len(errs[h]) < minCalibrationErrors {
-				continue
-			}
-			z = z[:0]
-			for i, r := range errs[h] {
-				z = append(z, r/e.bandScale(fs[h][i]))
-			}
-			qz := max(0, conformalQuantile(z, q))
-			for i, r := range errs[h] {
-				if d := r - qz*e.bandScale(fs[h][i]); d > 0 {
-					loss += q * d
-				} else {
-					loss -= (1 - q) * d
+		for _, gv := range volExponents {
+			e.scaleExp, e.scaleFloor, e.volExp = g, floor, gv
+			loss := 0.0
+			for h := range errs {
+				if len(errs[h]) < minCalibrationErrors {
+					continue
+				}
+				z = z[:0]
+				for i, r := range errs[h] {
+					z = append(z, r/e.scale(fs[h][i], vs[h][i]))
+				}
+				qz := max(0, conformalQuantile(z, q))
+				for i, r := range errs[h] {
+					if d := r - qz*e.scale(fs[h][i], vs[h][i]); d > 0 {
+						loss += q * d
+					} else {
+						loss -= (1 - q) * d
+					}
 				}
 			}
-		}
-		if loss < bestLoss {
-			best, bestLoss = g, loss
+			if loss < bestLoss {
+				best, bestVol, bestLoss = g, gv, loss
+			}
 		}
 	}
-	e.scaleExp = best
+	e.scaleExp, e.volExp = best, bestVol
 	for h := range errs {
 		for i := range errs[h] {
-			errs[h][i] /= e.bandScale(fs[h][i])
+			errs[h][i] /= e.scale(fs[h][i], vs[h][i])
 		}
 	}
 }
@@ -548,6 +600,10 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	e.periods = e.seasonalPeriods(history)
 	e.info = FitInfo{FittedAt: e.fitEnd, Periods: e.periods, Warnings: dataWarnings(history)}
 	e.changes = absChanges(history)
+	e.volMean = 0
+	for _, c := range e.changes {
+		e.volMean += c / float64(len(e.changes))
+	}
 
 	n := history.Len()
 	hold := min(durationSteps(e.cfg.Calibration, history.Step), n/3)
@@ -615,6 +671,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 	// measured with the weights chosen on the other half (cross-fitting).
 	e.errs = make([][]float64, horizon)
 	fs := make([][]float64, horizon) // the forecast each error belongs to
+	vs := make([][]float64, horizon) // the volatility at its origin
 	halves := [2][]int{}
 	for i := range origins {
 		halves[i%2] = append(halves[i%2], i)
@@ -631,6 +688,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 				continue
 			}
 			o := origins[i]
+			vol := e.volatility(history.Values, o, history.Step)
 			for h := range horizon {
 				a := history.Values[o+h]
 				if !finite(a) {
@@ -639,11 +697,12 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 				if f, ok := combined(w, pred, i, h, e.scheme.median); ok {
 					e.errs[h] = append(e.errs[h], a-f)
 					fs[h] = append(fs[h], f)
+					vs[h] = append(vs[h], vol)
 				}
 			}
 		}
 	}
-	e.chooseBandScale(history, e.errs, fs)
+	e.chooseBandScale(history, e.errs, fs, vs)
 	for _, es := range e.errs {
 		slices.Sort(es)
 	}

@@ -320,6 +320,35 @@ func TestEngineBandFollowsRecentNoise(t *testing.T) {
 	}
 }
 
+// TestEngineBandFollowsVolatility: the load is an exact forecast's plus noise whose size changes
+// every four hours (sd 10, then 1). Bursts that cluster like this make the last hour's
+// volatility the better guide to the next hour's errors than the level is, so the band two hours
+// into a restless block is more than twice as wide as two hours into a calm one (the last
+// hour's volatility is about ten times as high; the origins near a block's end, whose next hour
+// is in the other block, make an exponent of ½ score best); a band deaf to it would be the same
+// in both.
+func TestEngineBandFollowsVolatility(t *testing.T) {
+	const day, block = 1440, 240
+	truth := func(int) float64 { return 100 }
+	unit := withNoise(func(int) float64 { return 0 }, 1, 23)
+	data := func(i int) float64 {
+		if (i/block)%2 == 0 {
+			return truth(i) + 10*unit(i)
+		}
+		return truth(i) + unit(i)
+	}
+	e := NewEngine(Auto, EngineConfig{RefitEvery: 6 * time.Hour, Periods: []time.Duration{24 * time.Hour}},
+		engineFake{name: "exact", f: truth}, engineFake{name: "biased", f: truth, bias: 5})
+	s := synth(5*day, time.Minute, data)
+	restless := 4*day + block/2 // block 24: sd 10
+	restlessFc := forecastEvery15(t, e, s, 2*day, restless, 0)
+	calmFc := forecastEvery15(t, e, s, restless+15, restless+block, 0)
+	wide, narrow := restlessFc.Upper[0]-restlessFc.Point[0], calmFc.Upper[0]-calmFc.Point[0]
+	if !(wide > 2*narrow) || !(narrow > 0) {
+		t.Errorf("band %.2f two hours into a restless block, %.2f into a calm one; want the first more than twice the second", wide, narrow)
+	}
+}
+
 // forecastEvery15 runs e as an agent would live on the 1-minute series s: a forecast of 60
 // steps at p90 from the history ending at every 15th minute from first to last, the newest
 // window minutes of it (all of it when window is 0). It returns the last forecast.
@@ -584,31 +613,37 @@ func TestEngineRemembersRecentForecasts(t *testing.T) {
 func TestChooseBandScale(t *testing.T) {
 	hist := synth(2*1440, time.Minute, func(i int) float64 { return 500 })
 	tests := map[string]struct {
-		noise func(level, z float64) float64
-		want  float64
+		noise         func(level, vol, z float64) float64
+		want, wantVol float64
 	}{
-		"noise independent of the level: a constant band":      {noise: func(_, z float64) float64 { return 20 * z }, want: 0},
-		"noise proportional to the level: a proportional band": {noise: func(level, z float64) float64 { return 0.1 * level * z }, want: 1},
-		"noise like counts (sd ∝ √level): a square-root band":  {noise: func(level, z float64) float64 { return 2 * math.Sqrt(level) * z }, want: 0.5},
+		"noise independent of the level: a constant band":      {noise: func(_, _, z float64) float64 { return 20 * z }, want: 0},
+		"noise proportional to the level: a proportional band": {noise: func(level, _, z float64) float64 { return 0.1 * level * z }, want: 1},
+		"noise like counts (sd ∝ √level): a square-root band":  {noise: func(level, _, z float64) float64 { return 2 * math.Sqrt(level) * z }, want: 0.5},
+		// Bursts cluster: the noise is as large as the last hour's volatility says.
+		"noise proportional to the volatility": {noise: func(_, vol, z float64) float64 { return 20 * vol * z }, want: 0, wantVol: 1},
+		"noise like counts and clustered":      {noise: func(level, vol, z float64) float64 { return 2 * math.Sqrt(level) * vol * z }, want: 0.5, wantVol: 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			errs, fs := make([][]float64, 3), make([][]float64, 3)
+			errs, fs, vs := make([][]float64, 3), make([][]float64, 3), make([][]float64, 3)
 			for h := range errs {
 				for i := range 2000 {
 					level := 50 + float64(i%100)*20 // 50 … 2030
+					vol := 0.5 + float64(i%7)/3     // 0.5 … 2.5, independent of the level
 					fs[h] = append(fs[h], level)
-					errs[h] = append(errs[h], tc.noise(level, rng.NormFloat64()))
+					vs[h] = append(vs[h], vol)
+					errs[h] = append(errs[h], tc.noise(level, vol, rng.NormFloat64()))
 				}
 			}
 			e := &Engine{cfg: EngineConfig{Calibration: DefaultCalibration}}
 			raw := errs[0][7]
-			e.chooseBandScale(hist, errs, fs)
-			if e.scaleExp != tc.want || e.scaleFloor != 50 {
-				t.Errorf("chose exponent %v, floor %v; want %v, 50 (a tenth of the level 500)", e.scaleExp, e.scaleFloor, tc.want)
+			e.chooseBandScale(hist, errs, fs, vs)
+			if e.scaleExp != tc.want || e.volExp != tc.wantVol || e.scaleFloor != 50 {
+				t.Errorf("chose exponents %v (level), %v (volatility), floor %v; want %v, %v, 50 (a tenth of the level 500)",
+					e.scaleExp, e.volExp, e.scaleFloor, tc.want, tc.wantVol)
 			}
-			if got := errs[0][7] * e.bandScale(fs[0][7]); math.Abs(got-raw) > 1e-9*math.Abs(raw) {
+			if got := errs[0][7] * e.scale(fs[0][7], vs[0][7]); math.Abs(got-raw) > 1e-9*math.Abs(raw) {
 				t.Errorf("error 7 times its scale = %v, want the raw error %v: errors must be left divided by the scale", got, raw)
 			}
 		})

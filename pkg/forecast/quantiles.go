@@ -34,10 +34,11 @@ func (e *Engine) ForecastQuantiles(history series.Series, horizon int, quantiles
 	}
 	upper := make([][]float64, len(quantiles))
 	upper[0] = fc.Upper
+	vol := e.volatility(history.Values, history.Len(), history.Step)
 	for k, q := range quantiles[1:] {
 		up := make([]float64, horizon)
 		for h := range up {
-			up[h] = clamp(fc.Point[h] + e.width(h, q, fc.Point[h]))
+			up[h] = clamp(fc.Point[h] + e.width(h, q, fc.Point[h], vol))
 		}
 		upper[k+1] = up
 	}
