@@ -77,3 +77,20 @@ func TestDurationSteps(t *testing.T) {
 		})
 	}
 }
+
+func TestFinite(t *testing.T) {
+	tests := map[string]struct {
+		v    float64
+		want bool
+	}{
+		"zero": {0, true}, "negative zero": {math.Copysign(0, -1), true}, "one": {1, true},
+		"largest": {math.MaxFloat64, true}, "most negative": {-math.MaxFloat64, true},
+		"smallest subnormal": {math.SmallestNonzeroFloat64, true},
+		"NaN":                {math.NaN(), false}, "+Inf": {math.Inf(1), false}, "-Inf": {math.Inf(-1), false},
+	}
+	for name, tc := range tests {
+		if got := finite(tc.v); got != tc.want {
+			t.Errorf("%s: finite(%v) = %v, want %v", name, tc.v, got, tc.want)
+		}
+	}
+}
