@@ -403,7 +403,7 @@ func (a *agent) logFit() {
 		weights = append(weights, fmt.Sprintf("%s=%.2f/%.2f", name, w[0], w[1]))
 	}
 	a.log.Info("model fitted", "model", a.planner.Model.Name(), "periods", periods,
-		"weights_first_last_step", weights, "weighed_by", info.WeighedBy, "cold_start", info.Cold, "judged_on_live_forecasts", info.Live)
+		"weights_first_last_step", weights, "weighed_by", info.WeighedBy, "band_scaled_by", info.BandScaledBy, "cold_start", info.Cold, "judged_on_live_forecasts", info.Live)
 	for _, w := range info.Warnings {
 		a.log.Warn("suspicious metric", "problem", w)
 	}

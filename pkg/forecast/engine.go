@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kedastral/kedastral/pkg/series"
@@ -172,6 +173,10 @@ type FitInfo struct {
 	Live bool
 	// WeighedBy says how auto weighed its candidates, e.g. "best 3 by squared error".
 	WeighedBy string
+	// BandScaledBy says what the band's errors are measured relative to, e.g.
+	// "level^0.5 × volatility^1", or "nothing" for a band as wide at every level and in every
+	// hour.
+	BandScaledBy string
 }
 
 // NewEngine returns an Engine over the candidates, named name.
@@ -507,6 +512,21 @@ func (e *Engine) volatility(v []float64, o int, step time.Duration) float64 {
 	return min(4, max(0.25, sum/float64(count)/e.volMean))
 }
 
+// describeBandScale names the band's scale for FitInfo.
+func describeBandScale(levelExp, volExp float64) string {
+	var parts []string
+	if levelExp != 0 {
+		parts = append(parts, fmt.Sprintf("level^%g", levelExp))
+	}
+	if volExp != 0 {
+		parts = append(parts, fmt.Sprintf("volatility^%g", volExp))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, " × ")
+}
+
 // bandScale is the scale the band's errors are measured relative to, for a forecast f.
 func (e *Engine) bandScale(f float64) float64 {
 	switch e.scaleExp {
@@ -703,6 +723,7 @@ func (e *Engine) refit(history series.Series, horizon int) error {
 		}
 	}
 	e.chooseBandScale(history, e.errs, fs, vs)
+	e.info.BandScaledBy = describeBandScale(e.scaleExp, e.volExp)
 	for _, es := range e.errs {
 		slices.Sort(es)
 	}

@@ -343,6 +343,9 @@ func TestEngineBandFollowsVolatility(t *testing.T) {
 	restless := 4*day + block/2 // block 24: sd 10
 	restlessFc := forecastEvery15(t, e, s, 2*day, restless, 0)
 	calmFc := forecastEvery15(t, e, s, restless+15, restless+block, 0)
+	if got := e.Info().BandScaledBy; !strings.Contains(got, "volatility^") {
+		t.Errorf("Info().BandScaledBy = %q, want the volatility named", got)
+	}
 	wide, narrow := restlessFc.Upper[0]-restlessFc.Point[0], calmFc.Upper[0]-calmFc.Point[0]
 	if !(wide > 2*narrow) || !(narrow > 0) {
 		t.Errorf("band %.2f two hours into a restless block, %.2f into a calm one; want the first more than twice the second", wide, narrow)

@@ -94,3 +94,20 @@ func TestFinite(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeBandScale(t *testing.T) {
+	tests := map[string]struct {
+		level, vol float64
+		want       string
+	}{
+		"neither":        {0, 0, "nothing"},
+		"the level":      {0.5, 0, "level^0.5"},
+		"the volatility": {0, 1, "volatility^1"},
+		"both":           {1, 0.5, "level^1 × volatility^0.5"},
+	}
+	for name, tc := range tests {
+		if got := describeBandScale(tc.level, tc.vol); got != tc.want {
+			t.Errorf("%s: describeBandScale(%v, %v) = %q, want %q", name, tc.level, tc.vol, got, tc.want)
+		}
+	}
+}
