@@ -476,11 +476,7 @@ func advise(current sim.Outcome, pred []sim.Outcome, cfg sim.ScalingConfig) *sim
 		if lead := cfg.Policy.LeadTime.D(); lead > 0 {
 			env = append(env, "KEDASTRAL_LEAD_TIME="+shortDuration(lead))
 		}
-		u := st.Beside
-		if u == 0 {
-			u = 1
-		}
-		return &simChoice{Outcome: pred[i], Env: env, Trigger: cfg.TargetPerPod * u}
+		return &simChoice{Outcome: pred[i], Env: env, Trigger: cfg.TargetPerPod * st.BesideUtilisation()}
 	}
 	service, cost := sim.Recommend(current, pred)
 	a.SameService, a.SameCost = choice(service), choice(cost)

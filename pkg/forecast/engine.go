@@ -197,12 +197,19 @@ func (e *Engine) Info() FitInfo { return e.info }
 
 // Forecast implements Model.
 func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) (Forecast, error) {
+	fc, _, err := e.forecast(history, horizon, quantile)
+	return fc, err
+}
+
+// forecast is Forecast, and the volatility at the end of history the band was scaled by, so
+// that ForecastQuantiles scales its other bands alike without measuring it again.
+func (e *Engine) forecast(history series.Series, horizon int, quantile float64) (Forecast, float64, error) {
 	if err := checkArgs(history, horizon, quantile); err != nil {
-		return Forecast{}, fmt.Errorf("forecast %s: %w", e.name, err)
+		return Forecast{}, 0, fmt.Errorf("forecast %s: %w", e.name, err)
 	}
 	if e.needsRefit(history, horizon) {
 		if err := e.refit(history, horizon); err != nil {
-			return Forecast{}, fmt.Errorf("forecast %s: %w", e.name, err)
+			return Forecast{}, 0, fmt.Errorf("forecast %s: %w", e.name, err)
 		}
 	}
 	pt := make([]float64, horizon)
@@ -227,7 +234,7 @@ func (e *Engine) Forecast(history series.Series, horizon int, quantile float64) 
 	for h := range up {
 		up[h] = clamp(pt[h] + e.width(h, quantile, pt[h], vol))
 	}
-	return Forecast{Point: pt, Upper: up}, nil
+	return Forecast{Point: pt, Upper: up}, vol, nil
 }
 
 func (e *Engine) needsRefit(history series.Series, horizon int) bool {

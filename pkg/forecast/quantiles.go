@@ -28,13 +28,12 @@ func (e *Engine) ForecastQuantiles(history series.Series, horizon int, quantiles
 	if len(quantiles) == 0 {
 		return nil, nil, fmt.Errorf("forecast %s: no quantile asked for", e.name)
 	}
-	fc, err := e.Forecast(history, horizon, quantiles[0])
+	fc, vol, err := e.forecast(history, horizon, quantiles[0])
 	if err != nil {
 		return nil, nil, err
 	}
 	upper := make([][]float64, len(quantiles))
 	upper[0] = fc.Upper
-	vol := e.volatility(history.Values, history.Len(), history.Step)
 	for k, q := range quantiles[1:] {
 		up := make([]float64, horizon)
 		for h := range up {

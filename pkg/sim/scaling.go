@@ -77,8 +77,8 @@ type Setting struct {
 	Beside float64 `json:"beside,omitempty"`
 }
 
-// besideUtilisation is the reactive trigger's utilisation in s.
-func (s Setting) besideUtilisation() float64 {
+// BesideUtilisation is the reactive trigger's utilisation in s (Beside, or 1 when it is 0).
+func (s Setting) BesideUtilisation() float64 {
 	if s.Beside == 0 {
 		return 1
 	}
@@ -95,7 +95,7 @@ func (s Setting) String() string {
 	if s.Steps {
 		out += " steps"
 	}
-	if u := s.besideUtilisation(); u != 1 {
+	if u := s.BesideUtilisation(); u != 1 {
 		out += fmt.Sprintf(" + reactive %.2f", u)
 	}
 	return out
@@ -575,7 +575,7 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 	}
 	metrics := make([]Metric, 0, 2)
 	poll := func(t time.Time) []Metric {
-		metrics = append(metrics[:0], Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: cfg.TargetPerPod * st.besideUtilisation()})
+		metrics = append(metrics[:0], Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: cfg.TargetPerPod * st.BesideUtilisation()})
 		if current != nil {
 			if r, err := current.ReplicasAt(t, pol.LeadTime.D()); err == nil {
 				metrics = append(metrics, Metric{Value: float64(r), Target: 1})
