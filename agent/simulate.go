@@ -61,7 +61,7 @@ type simulateFlags struct {
 	sweepOracle, sweepBeside        string
 	basis                           string
 	target, quantile, headroom      float64
-	beside                          float64
+	beside, oracleBeside            float64
 	utilisation, tolerance          float64
 	downFraction, upFactor          float64
 	upPods, upPercent, minR, maxR   int
@@ -121,6 +121,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&f.quantile, "quantile", 0.9, "upper quantile Kedastral sizes for (KEDASTRAL_QUANTILE)")
 	fs.Float64Var(&f.headroom, "headroom", 1, "Kedastral's headroom (KEDASTRAL_HEADROOM)")
 	fs.Float64Var(&f.beside, "beside", 1, "target utilisation of the reactive trigger beside Kedastral's in the ScaledObject: its threshold is --target × this")
+	fs.Float64Var(&f.oracleBeside, "oracle-beside", 0, "target utilisation of a reactive trigger beside the oracle too (0: none). At 1, the oracle never asks\n"+
+		"for less than reactive scaling at utilisation 1, as Kedastral's reactive floor does not: what perfect foresight buys under that floor")
 	fs.StringVar(&f.basis, "basis", string(capacity.BasisUpper), "upper or point (KEDASTRAL_BASIS)")
 	fs.StringVar(&f.downWindow, "scale-down-window", "0s", "KEDASTRAL_SCALE_DOWN_WINDOW")
 	fs.Float64Var(&f.downFraction, "scale-down-max-fraction", 1, "KEDASTRAL_SCALE_DOWN_MAX_FRACTION")
@@ -295,6 +297,8 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		Reactive:   []float64{f.utilisation},
 		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom, Steps: f.steps}},
 		Oracle:     []float64{1},
+		// Validate names a bad value.
+		OracleBeside: f.oracleBeside,
 	}
 	switch {
 	case !(f.beside > 0 && f.beside <= 1):

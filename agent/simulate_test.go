@@ -278,7 +278,7 @@ func TestSimulateFlagErrors(t *testing.T) {
 	var stdout, stderr strings.Builder
 	args := []string{"backtest", "--simulate", "--input", "a.csv", "--input", "b.csv", "--decisions-out", "d.csv", "--model", "tea_leaves",
 		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2",
-		"--sweep-oracle-headroom", "0", "--basis", "middle", "--observe-lag", "-1", "--beside", "0", "--sweep-beside", "0.9,y"}
+		"--sweep-oracle-headroom", "0", "--basis", "middle", "--observe-lag", "-1", "--beside", "0", "--sweep-beside", "0.9,y", "--oracle-beside", "1.5"}
 	err := run(t.Context(), args, nil, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("agent backtest --simulate with bad flags: no error")
@@ -287,7 +287,8 @@ func TestSimulateFlagErrors(t *testing.T) {
 		`--startup "soon"`, "--format must be text or json", "need 1 <= --min <= --max", `--sweep-quantile: "x" is not a number`,
 		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be > 0 and finite (got 0)",
 		`--basis must be upper or point (got "middle")`, "observe lag must be >= 0 steps (got -1)",
-		"--beside must be in (0, 1] (got 0)", `--sweep-beside: "y" is not a number`} {
+		"--beside must be in (0, 1] (got 0)", `--sweep-beside: "y" is not a number`,
+		"utilisation of the reactive trigger beside the oracle must be in (0, 1] (got 1.5)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}

@@ -61,6 +61,13 @@ type ScalingConfig struct {
 	// tolerance (capacity.ToleranceStep), so that its frontier bounds a Kedastral that uses
 	// them too. The default setting, the first, stays without.
 	OracleSteps bool
+	// OracleBeside, when above 0, puts a reactive trigger at this target utilisation beside
+	// every oracle setting, as Kedastral's ScaledObject has one (Setting.Beside), and the HPA
+	// takes the larger ask. Kedastral never asks for less than reactive scaling at utilisation 1
+	// would (its reactive floor), so the oracle beside a trigger at 1 is the most any forecast
+	// could buy under that floor; the gap between it and the plain oracle is what the floor
+	// costs, and the rest of Kedastral's gap is the forecast's.
+	OracleBeside float64
 }
 
 // Setting is one predictive configuration: the upper quantile capacity is sized for (0 sizes
@@ -161,6 +168,9 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 		if !(h > 0) || math.IsInf(h, 0) {
 			add("oracle headroom must be > 0 and finite (got %v)", h)
 		}
+	}
+	if c.OracleBeside != 0 && !(c.OracleBeside > 0 && c.OracleBeside <= 1) {
+		add("utilisation of the reactive trigger beside the oracle must be in (0, 1] (got %v)", c.OracleBeside)
 	}
 	for _, s := range c.Predictive {
 		if s.Quantile != 0 && !(s.Quantile > 0.5 && s.Quantile < 1) {
@@ -598,7 +608,8 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 }
 
 // runOracle answers KEDA with what the true demand × headroom needs over [now, now+lead]: with
-// headroom 1, the best any forecast could do under the same start-up delay and HPA rules.
+// headroom 1, the best any forecast could do under the same start-up delay and HPA rules. With
+// cfg.OracleBeside, a reactive trigger on the observed metric answers beside it.
 func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, steps bool, rec []Decision) (Outcome, error) {
 	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
 	if err != nil {
@@ -607,7 +618,7 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 	lead := cfg.Policy.LeadTime.D()
 	pol := cfg.Policy
 	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, headroom
-	metrics := make([]Metric, 1)
+	metrics := make([]Metric, 1, 2)
 	poll := func(t time.Time) []Metric {
 		need, known := int32(0), false
 		for u := t; !u.After(t.Add(lead)); u = u.Add(s.Step) {
@@ -627,7 +638,11 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 			need = min(capacity.ToleranceStep(need, cfg.Cluster.Tolerance), max(pol.MaxReplicas, need))
 		}
 		metrics[0] = Metric{Value: float64(need), Target: 1}
-		return metrics
+		if cfg.OracleBeside > 0 {
+			// The trigger sees what the others see: the observed metric, not the future.
+			return append(metrics[:1], Metric{Value: observedAt(s, t, cfg.ObserveLag), Target: cfg.TargetPerPod * cfg.OracleBeside})
+		}
+		return metrics[:1]
 	}
 	m, err := loop(s, warm, cfg, c, poll, nil, rec, Oracle)
 	if err != nil {
@@ -639,6 +654,9 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 	}
 	if steps {
 		setting += " steps"
+	}
+	if cfg.OracleBeside > 0 {
+		setting += fmt.Sprintf(" + reactive %.2f", cfg.OracleBeside)
 	}
 	return m.outcome(Oracle.String(), setting), nil
 }

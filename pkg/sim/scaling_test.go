@@ -251,6 +251,39 @@ func TestScaleOracleSweep(t *testing.T) {
 	}
 }
 
+// TestScaleOracleBeside: beside a reactive trigger at utilisation 1, an oracle that knowingly
+// asks for half the need gets the need's pods all the same once the trigger has seen the load
+// (a start-up late), and is labelled so; without the trigger it keeps half.
+func TestScaleOracleBeside(t *testing.T) {
+	cfg := testScaling()
+	cfg.Oracle = []float64{0.5}
+	demand := trace(50, repeat(200, 60)...)
+	alone, err := Scale(t.Context(), demand, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OracleBeside = 1
+	beside, err := Scale(t.Context(), demand, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ⌈200 × 0.5 / 10⌉ = 10 pods alone; the trigger's ⌈200 / 10⌉ = 20 beside it.
+	if a, b := alone.Oracle, beside.Oracle; a.PeakReplicas != 10 || b.PeakReplicas != 20 {
+		t.Errorf("peak replicas %d alone, %d beside the trigger; want 10 and 20", a.PeakReplicas, b.PeakReplicas)
+	}
+	// Beside the trigger, only the start-up after the step goes short: 3 of 70 minutes.
+	if a, b := alone.Oracle, beside.Oracle; !(a.Unserved >= 0.4) || !(b.Unserved > 0 && b.Unserved < 0.1) {
+		t.Errorf("unserved %v alone, %v beside the trigger; want at least 0.4, and above 0 but below 0.1", a.Unserved, b.Unserved)
+	}
+	if got, want := beside.Oracle.Setting, "lead 3m45s ×0.50 + reactive 1.00"; got != want {
+		t.Errorf("setting %q, want %q", got, want)
+	}
+	cfg.OracleBeside = 1.2
+	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "beside the oracle must be in (0, 1] (got 1.2)") {
+		t.Errorf("Validate with the oracle beside utilisation 1.2 = %v, want it named", err)
+	}
+}
+
 // TestScaleGapsAlike: through a gap in the trace (demand unknown) no policy learns anything, so
 // none scales; the oracle once scaled down to the minimum there, alone.
 func TestScaleGapsAlike(t *testing.T) {
