@@ -29,6 +29,11 @@ the --window of history before it and forecasts --horizon ahead, exactly as the 
 live (same code, refitting every --refit of data time). Reports per model and lead time: MASE
 (scaled by the in-sample one-day seasonal-naive error of the window), sMAPE, MAE, RMSE,
 coverage and pinball loss of the upper quantile, and the time of a refit and of a forecast.
+Below the table, a reference that is not a forecast: hindsight, the mean of the actual values
+around each target (the future included, the target not), which knows the level exactly and
+the noise not at all; a model near it has little left to gain but the noise. With several
+--input, a summary over the traces (each model's median MASE, auto and hindsight against the
+best of the baselines the field uses today).
 
 Usage: agent backtest --input FILE.csv [flags]
        agent backtest --simulate --input FILE.csv [flags]   (scaling simulation; agent backtest --simulate --help)
@@ -183,13 +188,17 @@ func backtestFile(ctx context.Context, input string, step time.Duration, cfg sim
 			return backtestReport{}, fmt.Errorf("backtest %s on %s: %w", models[i], input, err)
 		}
 	}
+	hindsight, err := sim.Hindsight(s, cfg)
+	if err != nil {
+		return backtestReport{}, fmt.Errorf("backtest: %s: hindsight reference: %w", input, err)
+	}
 	periods := []string{}
 	for _, p := range forecast.DetectPeriods(s) {
 		periods = append(periods, shortDuration(time.Duration(p)*step))
 	}
 	return backtestReport{Input: input, Points: s.Len(), Step: shortDuration(step), Window: shortDuration(cfg.Window),
 		Horizon: shortDuration(cfg.Horizon), Stride: shortDuration(cfg.Stride), Quantile: cfg.Quantile, Note: note,
-		Periods: periods, Results: results}, nil
+		Periods: periods, Results: results, Hindsight: hindsight}, nil
 }
 
 func (f backtestFlags) parse() (sim.BacktestConfig, []string, forecast.Options, time.Duration, error) {
@@ -249,6 +258,10 @@ type backtestReport struct {
 	// their own from their window at each refit.
 	Periods []string     `json:"periods"`
 	Results []sim.Result `json:"results"`
+	// Hindsight is a reference that is not a forecast (sim.Hindsight): the mean of the actuals
+	// around each target, the future included. The models' errors are read against it: near
+	// it, a forecast knows the level as well as hindsight does, and what is left is noise.
+	Hindsight []sim.Reference `json:"hindsight"`
 }
 
 func (r backtestReport) writeText(w io.Writer) error {
@@ -285,7 +298,19 @@ func (r backtestReport) writeText(w io.Writer) error {
 				mase, st.SMAPE, st.MAE, st.RMSE, st.Coverage, pin, fit, pred)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Hindsight) == 0 {
+		return nil
+	}
+	cells := make([]string, len(r.Hindsight))
+	for i, h := range r.Hindsight {
+		cells[i] = fmt.Sprintf("%s %.3f (MAE %.4g, ±%d)", shortDuration(h.Lead), h.MASE, h.MAE, h.Radius)
+	}
+	_, err := fmt.Fprintf(w, "\nhindsight, not a forecast (the mean of the actuals within ±r steps of the target, the future included,\n"+
+		"the target not, best r of %v): MASE %s\n", sim.HindsightRadii, strings.Join(cells, ", "))
+	return err
 }
 
 // parseFlags parses a subcommand's flags. done is true when the user asked for --help, which

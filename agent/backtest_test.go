@@ -87,7 +87,8 @@ func TestBacktestSummary(t *testing.T) {
 		t.Fatalf("agent backtest: %v", err)
 	}
 	for _, want := range []string{"Summary over 2 traces", "auto", "naive", "seasonal_naive", "wins", "relative to the best",
-		"seasonal periods detected over the whole trace: 1d", "median of the daily ones"} {
+		"seasonal periods detected over the whole trace: 1d", "median of the daily ones", "hindsight 15m",
+		"hindsight, not a forecast (the mean of the actuals within ±r steps"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 		}
@@ -101,8 +102,10 @@ func TestSummarizeDaily(t *testing.T) {
 		res := func(model string, m [2]float64) sim.Result {
 			return sim.Result{Model: model, Stats: []sim.Stats{{Lead: 30 * time.Minute, MASE: m[0]}, {Lead: time.Hour, MASE: m[1]}}}
 		}
+		// Hindsight at half of auto's MASE, so its ratios are half of auto's.
 		return backtestReport{Input: name, Periods: periods,
-			Results: []sim.Result{res(forecast.Auto, auto), res(forecast.Naive, naive), res(forecast.ARIMA, arima)}}
+			Results:   []sim.Result{res(forecast.Auto, auto), res(forecast.Naive, naive), res(forecast.ARIMA, arima)},
+			Hindsight: []sim.Reference{{Lead: 30 * time.Minute, MASE: auto[0] / 2}, {Lead: time.Hour, MASE: auto[1] / 2}}}
 	}
 	s := summarize([]backtestReport{
 		// auto ÷ best baseline: 0.8/0.8 = 1, 0.6/0.75 = 0.8
@@ -131,6 +134,15 @@ func TestSummarizeDaily(t *testing.T) {
 	}
 	if want := []float64{1, 0.8}; !near(s.MedianAutoVsBaseline, want) {
 		t.Errorf("MedianAutoVsBaseline = %v, want %v", s.MedianAutoVsBaseline, want)
+	}
+	if want := []float64{0.45, 0.35}; !near(s.HindsightVsBaseline["b"], want) {
+		t.Errorf("HindsightVsBaseline[b] = %v, want %v", s.HindsightVsBaseline["b"], want)
+	}
+	if want := []float64{0.475, 0.375}; !near(s.DailyHindsightVsBaseline, want) {
+		t.Errorf("DailyHindsightVsBaseline = %v, want %v", s.DailyHindsightVsBaseline, want)
+	}
+	if want := []float64{0.5, 0.4}; !near(s.MedianHindsightVsBaseline, want) {
+		t.Errorf("MedianHindsightVsBaseline = %v, want %v", s.MedianHindsightVsBaseline, want)
 	}
 }
 

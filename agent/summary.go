@@ -32,6 +32,12 @@ type summary struct {
 	DailyAutoVsBaseline []float64 `json:"dailyAutoVsBaseline,omitempty"`
 	// MedianAutoVsBaseline[lead] is the median of AutoVsBaseline over every trace.
 	MedianAutoVsBaseline []float64 `json:"medianAutoVsBaseline,omitempty"`
+	// HindsightVsBaseline[trace][lead]: the hindsight reference's MASE (backtestReport.Hindsight)
+	// relative to the same best baseline, and its medians over all traces and the daily ones:
+	// how low auto's ratio could go with the level known exactly and the noise not at all.
+	HindsightVsBaseline       map[string][]float64 `json:"hindsightVsBaseline,omitempty"`
+	MedianHindsightVsBaseline []float64            `json:"medianHindsightVsBaseline,omitempty"`
+	DailyHindsightVsBaseline  []float64            `json:"dailyHindsightVsBaseline,omitempty"`
 	// Coverage[model]: the lowest and highest upper-quantile coverage over the traces.
 	Coverage map[string][2]float64 `json:"coverage"`
 	models   []string
@@ -40,7 +46,7 @@ type summary struct {
 
 func summarize(reports []backtestReport) summary {
 	s := summary{MedianMASE: map[string][]float64{}, Wins: map[string]int{}, AutoVsBaseline: map[string][]float64{},
-		Coverage: map[string][2]float64{}}
+		HindsightVsBaseline: map[string][]float64{}, Coverage: map[string][2]float64{}}
 	for _, st := range reports[0].Results[0].Stats {
 		s.Leads = append(s.Leads, shortDuration(st.Lead))
 	}
@@ -54,7 +60,7 @@ func summarize(reports []backtestReport) summary {
 		if slices.Contains(r.Periods, "1d") {
 			s.Daily = append(s.Daily, r.Input)
 		}
-		best, bestMean := "", math.Inf(1)
+		winner, bestMean := "", math.Inf(1)
 		mase := map[string][]float64{}
 		for _, res := range r.Results {
 			mean := 0.0
@@ -67,7 +73,7 @@ func summarize(reports []backtestReport) summary {
 				mase[res.Model] = append(mase[res.Model], st.MASE)
 			}
 			if mean < bestMean {
-				best, bestMean = res.Model, mean
+				winner, bestMean = res.Model, mean
 			}
 			cov, ok := s.Coverage[res.Model]
 			if !ok {
@@ -75,20 +81,25 @@ func summarize(reports []backtestReport) summary {
 			}
 			s.Coverage[res.Model] = [2]float64{min(cov[0], res.Coverage), max(cov[1], res.Coverage)}
 		}
-		s.Wins[best]++
-		if auto, ok := mase[forecast.Auto]; ok {
-			ratios := make([]float64, len(auto))
-			for l := range auto {
-				b := math.Inf(1)
-				for _, m := range baselines {
-					if v, ok := mase[m]; ok {
-						b = min(b, v[l])
-					}
+		s.Wins[winner]++
+		// best[l] is the best baseline's MASE at lead l (+Inf without one).
+		best := make([]float64, len(r.Results[0].Stats))
+		for l := range best {
+			best[l] = math.Inf(1)
+			for _, m := range baselines {
+				if v, ok := mase[m]; ok {
+					best[l] = min(best[l], v[l])
 				}
-				ratios[l] = auto[l] / b
 			}
-			if !math.IsInf(ratios[0], 0) {
-				s.AutoVsBaseline[r.Input] = ratios
+		}
+		if auto, ok := mase[forecast.Auto]; ok && !math.IsInf(best[0], 0) {
+			s.AutoVsBaseline[r.Input] = ratios(auto, best)
+			if len(r.Hindsight) == len(best) {
+				h := make([]float64, len(best))
+				for l, ref := range r.Hindsight {
+					h[l] = ref.MASE
+				}
+				s.HindsightVsBaseline[r.Input] = ratios(h, best)
 			}
 		}
 	}
@@ -99,7 +110,18 @@ func summarize(reports []backtestReport) summary {
 	}
 	s.MedianAutoVsBaseline = medianRatios(s.AutoVsBaseline, s.traces)
 	s.DailyAutoVsBaseline = medianRatios(s.AutoVsBaseline, s.Daily)
+	s.MedianHindsightVsBaseline = medianRatios(s.HindsightVsBaseline, s.traces)
+	s.DailyHindsightVsBaseline = medianRatios(s.HindsightVsBaseline, s.Daily)
 	return s
+}
+
+// ratios is a[l] / b[l] for each l.
+func ratios(a, b []float64) []float64 {
+	out := make([]float64, len(a))
+	for l := range a {
+		out[l] = a[l] / b[l]
+	}
+	return out
 }
 
 // medianRatios is the median per lead of ratios over traces (nil when none has them).
@@ -162,13 +184,24 @@ func (s summary) writeText(w io.Writer) error {
 	if len(s.AutoVsBaseline) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nauto's MASE relative to the best of %s on each trace (below 1: auto is better)\n\n", strings.Join(baselines, ", "))
+	fmt.Fprintf(w, "\nauto's MASE relative to the best of %s on each trace (below 1: auto is better),\n"+
+		"and the same for hindsight, which is not a forecast: the mean of the actuals around the target, the future included\n\n", strings.Join(baselines, ", "))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "trace\tdaily\t%s\t\n", strings.Join(s.Leads, "\t"))
-	row := func(name, daily string, r []float64) {
-		cells := make([]string, len(r))
-		for i, v := range r {
-			cells[i] = fmt.Sprintf("%.3f", v)
+	hs := make([]string, len(s.Leads))
+	for i, l := range s.Leads {
+		hs[i] = "hindsight " + l
+	}
+	fmt.Fprintf(tw, "trace\tdaily\t%s\t%s\t\n", strings.Join(s.Leads, "\t"), strings.Join(hs, "\t"))
+	row := func(name, daily string, rs ...[]float64) {
+		var cells []string
+		for _, r := range rs {
+			for l := range s.Leads {
+				c := ""
+				if l < len(r) {
+					c = fmt.Sprintf("%.3f", r[l])
+				}
+				cells = append(cells, c)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", name, daily, strings.Join(cells, "\t"))
 	}
@@ -178,12 +211,12 @@ func (s summary) writeText(w io.Writer) error {
 			if slices.Contains(s.Daily, t) {
 				daily = "yes"
 			}
-			row(baseName(t), daily, r)
+			row(baseName(t), daily, r, s.HindsightVsBaseline[t])
 		}
 	}
-	row("median", "", s.MedianAutoVsBaseline)
+	row("median", "", s.MedianAutoVsBaseline, s.MedianHindsightVsBaseline)
 	if len(s.DailyAutoVsBaseline) > 0 {
-		row("median of the daily ones", "", s.DailyAutoVsBaseline)
+		row("median of the daily ones", "", s.DailyAutoVsBaseline, s.DailyHindsightVsBaseline)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

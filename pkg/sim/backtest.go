@@ -113,29 +113,11 @@ func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Mo
 	if err != nil {
 		return Result{}, err
 	}
-	window := int(cfg.Window / s.Step)
-	horizon := int(cfg.Horizon / s.Step)
-	stride := int(cfg.Stride / s.Step)
-	var origins []int
-	for o := window; o+horizon <= s.Len(); o += stride {
-		origins = append(origins, o)
+	g, err := cfg.grid(s)
+	if err != nil {
+		return Result{}, err
 	}
-	if len(origins) == 0 {
-		return Result{}, fmt.Errorf("the series (%d points of %v) is shorter than window + horizon (%v + %v)",
-			s.Len(), s.Step, cfg.Window, cfg.Horizon)
-	}
-	var leads []int // 0-based step index of each reported lead
-	var reported []time.Duration
-	for _, l := range cfg.Report {
-		if h := int(l / s.Step); h >= 1 && h <= horizon && time.Duration(h)*s.Step == l {
-			leads = append(leads, h-1)
-			reported = append(reported, l)
-		}
-	}
-	seasonLag := int(24 * time.Hour / s.Step)
-	if window < 2*seasonLag {
-		seasonLag = 1
-	}
+	window, horizon, origins, leads, reported := g.window, g.horizon, g.origins, g.leads, g.reported
 
 	type acc struct {
 		n, scaled, covered      int
@@ -168,7 +150,7 @@ func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Mo
 		} else {
 			predictTime += took
 		}
-		scale := mase(hist.Values, seasonLag)
+		scale := mase(hist.Values, g.seasonLag)
 		for h := range horizon {
 			a := s.Values[o+h]
 			if !isFinite(a) {
@@ -237,6 +219,117 @@ func Backtest(ctx context.Context, s series.Series, newModel func() (forecast.Mo
 		r.PredictSeconds = predictTime.Seconds() / float64(n)
 	}
 	return r, nil
+}
+
+// backtestGrid is where a backtest of a series scores: its origins and reported leads.
+type backtestGrid struct {
+	window, horizon int   // in steps
+	origins         []int // index of the first step forecast from each origin
+	leads           []int // 0-based step index of each reported lead
+	reported        []time.Duration
+	seasonLag       int // the lag of MASE's in-sample naive forecast, in steps
+}
+
+func (c BacktestConfig) grid(s series.Series) (backtestGrid, error) {
+	g := backtestGrid{window: int(c.Window / s.Step), horizon: int(c.Horizon / s.Step)}
+	stride := int(c.Stride / s.Step)
+	for o := g.window; o+g.horizon <= s.Len(); o += stride {
+		g.origins = append(g.origins, o)
+	}
+	if len(g.origins) == 0 {
+		return backtestGrid{}, fmt.Errorf("the series (%d points of %v) is shorter than window + horizon (%v + %v)",
+			s.Len(), s.Step, c.Window, c.Horizon)
+	}
+	for _, l := range c.Report {
+		if h := int(l / s.Step); h >= 1 && h <= g.horizon && time.Duration(h)*s.Step == l {
+			g.leads = append(g.leads, h-1)
+			g.reported = append(g.reported, l)
+		}
+	}
+	g.seasonLag = int(24 * time.Hour / s.Step)
+	if g.window < 2*g.seasonLag {
+		g.seasonLag = 1
+	}
+	return g, nil
+}
+
+// HindsightRadii are the radii, in steps, that Hindsight tries.
+var HindsightRadii = []int{1, 2, 3, 5, 8, 12}
+
+// Reference is how a reference that is not a forecast scores at one lead time.
+type Reference struct {
+	Lead time.Duration `json:"lead"`
+	// Radius is the radius, in steps, that scored best at this lead.
+	Radius int     `json:"radius"`
+	N      int     `json:"n"`
+	MASE   float64 `json:"mase"` // scaled as Stats.MASE, origin by origin
+	MAE    float64 `json:"mae"`
+}
+
+// Hindsight scores, at the origins and leads Backtest scores, a reference that looks ahead and
+// is therefore not a forecast: for each target, the mean of the actual values within r steps
+// either side of it, the target itself excluded and the future included, with the r of
+// HindsightRadii that scores the lowest MASE at each lead. It stands for a forecaster that knew
+// the local level around each target exactly, but not the noise about it. A forecast near it
+// has little left to gain from a better level; one below it forecasts more than a level (a
+// cron job's spike, the shape of a ramp). It is a reference to read the forecasts' errors by,
+// not a bound: nothing forbids a forecast to beat it.
+func Hindsight(s series.Series, cfg BacktestConfig) ([]Reference, error) {
+	if err := cfg.Validate(s.Step); err != nil {
+		return nil, err
+	}
+	g, err := cfg.grid(s)
+	if err != nil {
+		return nil, err
+	}
+	scales := make([]float64, len(g.origins))
+	for i, o := range g.origins {
+		scales[i] = mase(s.Values[o-g.window:o], g.seasonLag)
+	}
+	out := make([]Reference, len(g.leads))
+	for j, h := range g.leads {
+		out[j] = Reference{Lead: g.reported[j], MASE: math.Inf(1)}
+		for _, r := range HindsightRadii {
+			var ae, ase float64
+			var n, scaled int
+			for i, o := range g.origins {
+				t := o + h
+				a, m := s.Values[t], centredMean(s.Values, t, r)
+				if !isFinite(a) || !isFinite(m) {
+					continue
+				}
+				n++
+				ae += math.Abs(a - m)
+				if scales[i] > 0 {
+					scaled++
+					ase += math.Abs(a-m) / scales[i]
+				}
+			}
+			if scaled > 0 && ase/float64(scaled) < out[j].MASE {
+				out[j] = Reference{Lead: g.reported[j], Radius: r, N: n, MASE: ase / float64(scaled), MAE: ae / float64(n)}
+			}
+		}
+		if math.IsInf(out[j].MASE, 1) {
+			out[j].MASE = 0 // nothing to scale by, as Stats.MASE with Scaled 0
+		}
+	}
+	return out, nil
+}
+
+// centredMean is the mean of the finite values of v within r places either side of i, v[i]
+// excluded; NaN when there are none.
+func centredMean(v []float64, i, r int) float64 {
+	sum, n := 0.0, 0
+	for k := max(0, i-r); k <= min(len(v)-1, i+r); k++ {
+		if k != i && isFinite(v[k]) {
+			sum += v[k]
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
 }
 
 // mase returns the in-sample mean absolute error of the lag-lag naive forecast over v (the MASE

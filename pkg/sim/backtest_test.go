@@ -179,3 +179,61 @@ func TestInferStep(t *testing.T) {
 		t.Error("InferStep(one sample) error = nil, want one")
 	}
 }
+
+// TestHindsight checks the centred-mean reference on series whose answer is known by hand.
+func TestHindsight(t *testing.T) {
+	cfg := BacktestConfig{Window: time.Hour, Horizon: 30 * time.Minute, Stride: 15 * time.Minute, Quantile: 0.9,
+		Report: []time.Duration{5 * time.Minute, 15 * time.Minute}}
+	alternating := make([]float64, 300)
+	for i := range alternating {
+		alternating[i] = 10 + float64(1-2*(i%2)) // 11, 9, 11, …
+	}
+	withGaps := append([]float64(nil), alternating...)
+	for i := 60; i < len(withGaps); i += 15 {
+		withGaps[i+4] = math.NaN() // every target at 5 minutes
+	}
+	cases := []struct {
+		name     string
+		values   []float64
+		radius   int
+		mae      float64
+		mase     float64 // the window's one-step naive error is 2 where it alternates
+		n5, n15  int
+	}{
+		// ±1: both neighbours are on the other side of 10, so the mean misses by 2; ±2: they
+		// balance, missing by 1; ±3 leans again (by 4/3).
+		{name: "alternating", values: alternating, radius: 2, mae: 1, mase: 0.5, n5: 15, n15: 15},
+		// A straight line is its neighbours' mean at any radius; the first tried wins.
+		{name: "ramp", values: ramp(300).Values, radius: 1, mae: 0, mase: 0, n5: 15, n15: 15},
+		// Missing targets are not scored (radius 0: the errors, which the gaps' unbalanced
+		// neighbourhoods move, are not checked).
+		{name: "gaps", values: withGaps, n5: 0, n15: 15},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			refs, err := Hindsight(series.Series{Start: t0, Step: time.Minute, Values: c.values}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(refs) != 2 || refs[0].Lead != 5*time.Minute || refs[1].Lead != 15*time.Minute {
+				t.Fatalf("references %+v, want one at 5m and one at 15m", refs)
+			}
+			if refs[0].N != c.n5 || refs[1].N != c.n15 {
+				t.Errorf("scored %d at 5m and %d at 15m, want %d and %d", refs[0].N, refs[1].N, c.n5, c.n15)
+			}
+			r := refs[1]
+			if c.radius == 0 {
+				if !(r.MAE > 0 && r.MASE > 0) || math.IsInf(r.MAE, 0) {
+					t.Errorf("at 15m: MAE %v, MASE %v; want finite and above 0", r.MAE, r.MASE)
+				}
+				return
+			}
+			if r.Radius != c.radius || math.Abs(r.MAE-c.mae) > 1e-9 || math.Abs(r.MASE-c.mase) > 1e-9 {
+				t.Errorf("at 15m: radius %d, MAE %v, MASE %v; want %d, %v, %v", r.Radius, r.MAE, r.MASE, c.radius, c.mae, c.mase)
+			}
+		})
+	}
+	if _, err := Hindsight(ramp(30), cfg); err == nil || !strings.Contains(err.Error(), "shorter than window + horizon") {
+		t.Errorf("Hindsight on 30 minutes = %v, want the series named too short", err)
+	}
+}
