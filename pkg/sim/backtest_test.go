@@ -193,12 +193,12 @@ func TestHindsight(t *testing.T) {
 		withGaps[i+4] = math.NaN() // every target at 5 minutes
 	}
 	cases := []struct {
-		name     string
-		values   []float64
-		radius   int
-		mae      float64
-		mase     float64 // the window's one-step naive error is 2 where it alternates
-		n5, n15  int
+		name    string
+		values  []float64
+		radius  int
+		mae     float64
+		mase    float64 // the window's one-step naive error is 2 where it alternates
+		n5, n15 int
 	}{
 		// ±1: both neighbours are on the other side of 10, so the mean misses by 2; ±2: they
 		// balance, missing by 1; ±3 leans again (by 4/3).
