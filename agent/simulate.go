@@ -121,8 +121,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&f.quantile, "quantile", 0.9, "upper quantile Kedastral sizes for (KEDASTRAL_QUANTILE)")
 	fs.Float64Var(&f.headroom, "headroom", 1, "Kedastral's headroom (KEDASTRAL_HEADROOM)")
 	fs.Float64Var(&f.beside, "beside", 1, "target utilisation of the reactive trigger beside Kedastral's in the ScaledObject: its threshold is --target × this")
-	fs.Float64Var(&f.oracleBeside, "oracle-beside", 0, "target utilisation of a reactive trigger beside the oracle too (0: none). At 1, the oracle never asks\n"+
-		"for less than reactive scaling at utilisation 1, as Kedastral's reactive floor does not: what perfect foresight buys under that floor")
+	fs.Float64Var(&f.oracleBeside, "oracle-beside", 0, "target utilisation of a reactive trigger beside the oracle too (0: none). At 1, the oracle, like Kedastral\n"+
+		"with its reactive floor, never asks for less than reactive scaling at utilisation 1: what perfect foresight buys under that floor")
 	fs.StringVar(&f.basis, "basis", string(capacity.BasisUpper), "upper or point (KEDASTRAL_BASIS)")
 	fs.StringVar(&f.downWindow, "scale-down-window", "0s", "KEDASTRAL_SCALE_DOWN_WINDOW")
 	fs.Float64Var(&f.downFraction, "scale-down-max-fraction", 1, "KEDASTRAL_SCALE_DOWN_MAX_FRACTION")
@@ -292,13 +292,12 @@ func (f simulateFlags) parse(fs *flag.FlagSet) (simJob, error) {
 		// default setting's quantile 0.
 		Rules: capacity.Rules{Basis: capacity.BasisUpper, DownWindow: dur("scale-down-window", f.downWindow),
 			DownMaxFraction: f.downFraction, UpMaxFactor: f.upFactor, Events: events},
-		ObserveLag: f.observeLag,
-		Guard:      f.guard,
-		Reactive:   []float64{f.utilisation},
-		Predictive: []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom, Steps: f.steps}},
-		Oracle:     []float64{1},
-		// Validate names a bad value.
-		OracleBeside: f.oracleBeside,
+		ObserveLag:   f.observeLag,
+		Guard:        f.guard,
+		Reactive:     []float64{f.utilisation},
+		Predictive:   []sim.Setting{{Quantile: f.quantile, Headroom: f.headroom, Steps: f.steps}},
+		Oracle:       []float64{1},
+		OracleBeside: f.oracleBeside, // ScalingConfig.Validate names a bad value
 	}
 	switch {
 	case !(f.beside > 0 && f.beside <= 1):
