@@ -1,5 +1,5 @@
 // Package sim evaluates Kedastral offline on recorded traces: rolling-origin backtests of the
-// forecasting models (and, later, closed-loop scaling simulations). It runs the same model code
+// forecasting models, and closed-loop scaling simulations. It runs the same model code
 // the agent runs, on data time, with no look-ahead: at each origin a model sees only the window
 // of history before it.
 package sim
@@ -230,6 +230,7 @@ type backtestGrid struct {
 	seasonLag       int // the lag of MASE's in-sample naive forecast, in steps
 }
 
+// grid lays out the backtest of s: an error when s is shorter than one window and horizon.
 func (c BacktestConfig) grid(s series.Series) (backtestGrid, error) {
 	g := backtestGrid{window: int(c.Window / s.Step), horizon: int(c.Horizon / s.Step)}
 	stride := int(c.Stride / s.Step)
