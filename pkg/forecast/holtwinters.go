@@ -529,6 +529,46 @@ func hwSmooth(idx []float64, half int) []float64 {
 // point, and returns the sum of the squared one-step errors (AR-adjusted) over the finite
 // points. A gap leaves the seasons alone and moves level and trend along the forecast.
 func hwRun(mult bool, p hwParams, w []float64, st *hwState) float64 {
+	if !mult && len(st.s2) == 1 && p.gamma2 == 0 && st.s2[0] == 0 {
+		return hwRunAdditive(p, w, st)
+	}
+	return hwRunAny(mult, p, w, st)
+}
+
+// hwRunAdditive is hwRunAny for the commonest model, additive with at most one season (the
+// second one absent: a neutral index of 0 that γ₂ = 0 keeps at 0), without the second season's
+// arithmetic, which adds and multiplies zeros there: the same numbers, a third faster. It runs
+// at every refit's hundreds of trials and at every forecast.
+func hwRunAdditive(p hwParams, w []float64, st *hwState) float64 {
+	l, b, e, inv := st.level, st.trend, st.err, st.inv
+	s1 := st.s1
+	i1 := 0
+	var sse float64
+	for _, x := range w {
+		lp := l + p.phi*b
+		v1 := s1[i1]
+		if finite(x) {
+			y := x * inv
+			f := lp + v1
+			ln := p.alpha*(y-v1) + (1-p.alpha)*lp
+			s1[i1] = p.gamma1*(y-ln) + (1-p.gamma1)*v1
+			adj := y - f - p.ar*e
+			sse += adj * adj
+			b = p.beta*(ln-l) + (1-p.beta)*p.phi*b
+			l, e = ln, y-f
+		} else {
+			l, b, e = lp, p.phi*b, p.ar*e
+		}
+		if i1++; i1 == len(s1) {
+			i1 = 0
+		}
+	}
+	st.level, st.trend, st.err = l, b, e
+	return sse
+}
+
+// hwRunAny is hwRun for any model.
+func hwRunAny(mult bool, p hwParams, w []float64, st *hwState) float64 {
 	l, b, e, inv := st.level, st.trend, st.err, st.inv
 	s1, s2 := st.s1, st.s2
 	i1, i2 := 0, 0

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,60 @@ func TestHoltWintersNASA(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHWRunAdditiveIsTheGeneralRun: the additive one-season recursion must give exactly what the
+// general one gives — the same state, bit for bit, and the same sum of squares — with and
+// without a season, a trend, an AR term and gaps.
+func TestHWRunAdditiveIsTheGeneralRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	w := make([]float64, 3000)
+	for i := range w {
+		w[i] = 100 + 30*math.Sin(2*math.Pi*float64(i)/144) + 10*rng.NormFloat64()
+		if i%97 == 5 { // hwInit wants the first value finite
+			w[i] = math.NaN()
+		}
+	}
+	for name, spec := range map[string]hwSpec{
+		"daily season":              {m1: 144, damped: true, ar: true},
+		"no season":                 {damped: true},
+		"season, no trend damping":  {m1: 144},
+		"season of two steps, AR":   {m1: 2, ar: true},
+		"seasonal, every parameter": {m1: 144, damped: true, ar: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for trial := range 20 {
+				p := hwParams{alpha: rng.Float64(), beta: rng.Float64() / 2, gamma1: rng.Float64() / 3, phi: 1, ar: 0}
+				if spec.damped {
+					p.phi = 0.8 + rng.Float64()/5
+				}
+				if spec.ar {
+					p.ar = rng.Float64() - 0.5
+				}
+				if spec.m1 == 0 {
+					p.gamma1 = 0
+				}
+				init := hwInit(spec, w)
+				fast, slow := init.clone(), init.clone()
+				a, b := hwRun(false, p, w, &fast), hwRunAny(false, p, w, &slow)
+				if !slicesEqualBits([]float64{a, fast.level, fast.trend, fast.err}, []float64{b, slow.level, slow.trend, slow.err}) ||
+					!slicesEqualBits(fast.s1, slow.s1) || !slicesEqualBits(fast.s2, slow.s2) || math.IsNaN(a) {
+					t.Fatalf("trial %d, %+v: sse %v against %v, level %v against %v, trend %v against %v",
+						trial, p, a, b, fast.level, slow.level, fast.trend, slow.trend)
+				}
+			}
+		})
+	}
+}
+
+func slicesEqualBits(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }
