@@ -92,7 +92,7 @@ func summarize(reports []backtestReport) summary {
 				}
 			}
 		}
-		if auto, ok := mase[forecast.Auto]; ok && !math.IsInf(best[0], 0) {
+		if auto, ok := mase[forecast.Auto]; ok && best[0] > 0 && !math.IsInf(best[0], 1) {
 			s.AutoVsBaseline[r.Input] = ratios(auto, best)
 			if len(r.Hindsight) == len(best) {
 				h := make([]float64, len(best))
