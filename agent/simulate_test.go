@@ -278,7 +278,7 @@ func TestSimulateFlagErrors(t *testing.T) {
 	var stdout, stderr strings.Builder
 	args := []string{"backtest", "--simulate", "--input", "a.csv", "--input", "b.csv", "--decisions-out", "d.csv", "--model", "tea_leaves",
 		"--startup", "soon", "--format", "xml", "--min", "5", "--max", "2", "--sweep", "--sweep-quantile", "0.9,x", "--utilisation", "2",
-		"--sweep-oracle-headroom", "0", "--basis", "middle", "--observe-lag", "-1", "--beside", "0", "--sweep-beside", "0.9,y", "--oracle-beside", "1.5"}
+		"--sweep-oracle-headroom", "0", "--basis", "middle", "--observe-lag", "-1", "--beside", "0", "--sweep-beside", "0.9,y", "--oracle-beside", "1.5", "--oracle-level", "-2"}
 	err := run(t.Context(), args, nil, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("agent backtest --simulate with bad flags: no error")
@@ -288,7 +288,8 @@ func TestSimulateFlagErrors(t *testing.T) {
 		"reactive target utilisation must be in (0, 1] (got 2)", "oracle headroom must be > 0 and finite (got 0)",
 		`--basis must be upper or point (got "middle")`, "observe lag must be >= 0 steps (got -1)",
 		"--beside must be in (0, 1] (got 0)", `--sweep-beside: "y" is not a number`,
-		"utilisation of the reactive trigger beside the oracle must be in (0, 1] (got 1.5)"} {
+		"utilisation of the reactive trigger beside the oracle must be in (0, 1] (got 1.5)",
+		"the oracle's level radius must be >= 0 steps (got -2)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}

@@ -68,6 +68,12 @@ type ScalingConfig struct {
 	// could buy under that floor; the gap between it and the plain oracle is what the floor
 	// costs, and the rest of Kedastral's gap is the forecast's.
 	OracleBeside float64
+	// OracleLevel, when above 0, makes the oracle know less: at each moment, only the mean of
+	// the demand within OracleLevel steps either side, not the demand itself. It is what a
+	// forecast that knew the local level exactly, but nothing of the noise about it, could
+	// do (the scaling counterpart of Hindsight); the oracle's headrooms then size a margin for
+	// the noise, as Kedastral's band does.
+	OracleLevel int
 }
 
 // Setting is one predictive configuration: the upper quantile capacity is sized for (0 sizes
@@ -168,6 +174,9 @@ func (c ScalingConfig) Validate(step time.Duration) error {
 		if !(h > 0) || math.IsInf(h, 0) {
 			add("oracle headroom must be > 0 and finite (got %v)", h)
 		}
+	}
+	if c.OracleLevel < 0 {
+		add("the oracle's level radius must be >= 0 steps (got %d)", c.OracleLevel)
 	}
 	if c.OracleBeside != 0 && !(c.OracleBeside > 0 && c.OracleBeside <= 1) {
 		add("utilisation of the reactive trigger beside the oracle must be in (0, 1] (got %v)", c.OracleBeside)
@@ -609,7 +618,8 @@ func runPredictive(s series.Series, warm int, cfg ScalingConfig, st Setting, fcs
 
 // runOracle answers KEDA with what the true demand × headroom needs over [now, now+lead]: with
 // headroom 1, the best any forecast could do under the same start-up delay and HPA rules. With
-// cfg.OracleBeside, a reactive trigger on the observed metric answers beside it.
+// cfg.OracleBeside, a reactive trigger on the observed metric answers beside it; with
+// cfg.OracleLevel, it knows only the future's local level.
 func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, steps bool, rec []Decision) (Outcome, error) {
 	c, err := NewCluster(cfg.Cluster, s.Time(warm), initialReplicas(s, warm, cfg))
 	if err != nil {
@@ -619,14 +629,18 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 	pol := cfg.Policy
 	pol.TargetPerPod, pol.Headroom = cfg.TargetPerPod, headroom
 	metrics := make([]Metric, 1, 2)
+	knows := func(u time.Time) float64 { return demandAt(s, u) }
+	if r := cfg.OracleLevel; r > 0 {
+		knows = func(u time.Time) float64 { return levelAt(s, u, r) }
+	}
 	poll := func(t time.Time) []Metric {
 		need, known := int32(0), false
 		for u := t; !u.After(t.Add(lead)); u = u.Add(s.Step) {
-			if v := demandAt(s, u); isFinite(v) {
+			if v := knows(u); isFinite(v) {
 				need, known = max(need, capacity.Desired(v, pol)), true
 			}
 		}
-		if v := demandAt(s, t.Add(lead)); isFinite(v) {
+		if v := knows(t.Add(lead)); isFinite(v) {
 			need, known = max(need, capacity.Desired(v, pol)), true
 		}
 		if !known {
@@ -655,10 +669,32 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 	if steps {
 		setting += " steps"
 	}
+	if cfg.OracleLevel > 0 {
+		setting += fmt.Sprintf(" level ±%d", cfg.OracleLevel)
+	}
 	if cfg.OracleBeside > 0 {
 		setting += fmt.Sprintf(" + reactive %.2f", cfg.OracleBeside)
 	}
 	return m.outcome(Oracle.String(), setting), nil
+}
+
+// levelAt is the mean of the finite demand within r steps either side of t, t's own included;
+// NaN where the demand at t is unknown (a gap, or outside the trace), as for the exact oracle.
+func levelAt(s series.Series, t time.Time, r int) float64 {
+	if !isFinite(demandAt(s, t)) {
+		return math.NaN()
+	}
+	sum, n := 0.0, 0
+	for k := -r; k <= r; k++ {
+		if v := demandAt(s, t.Add(time.Duration(k)*s.Step)); isFinite(v) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
 }
 
 // namedModel stands for the agent's model in the plans the simulator builds from stored

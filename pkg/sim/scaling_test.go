@@ -284,6 +284,45 @@ func TestScaleOracleBeside(t *testing.T) {
 	}
 }
 
+// TestScaleOracleLevel: on a demand that alternates between 100 and 300 each minute, the oracle
+// that knows each minute's demand holds the 30 pods the 300s need and serves everything; the one
+// that knows only the level (the mean of three minutes: 167 or 233) holds fewer and leaves some
+// of each 300 unserved.
+func TestScaleOracleLevel(t *testing.T) {
+	cfg := testScaling()
+	alternating := make([]float64, 120)
+	for i := range alternating {
+		alternating[i] = 100 + 200*float64(i%2)
+	}
+	demand := trace(200, alternating...)
+	exact, err := Scale(t.Context(), demand, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OracleLevel = 1
+	level, err := Scale(t.Context(), demand, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, l := exact.Oracle, level.Oracle
+	if e.PeakReplicas != 30 || e.Unserved != 0 {
+		t.Errorf("the exact oracle: peak %d, unserved %v; want 30 and 0", e.PeakReplicas, e.Unserved)
+	}
+	// ⌈233.3 / 10⌉ = 24 pods at most, and 300 − 240 = 60 of every 300 short once ready: at
+	// least 60 of each 400 served over two minutes, with the warmup at 200 served in full.
+	if l.PeakReplicas != 24 || !(l.Unserved > 0.1) || !(l.ReplicaHours < e.ReplicaHours) {
+		t.Errorf("the level oracle: peak %d, unserved %v, %v replica-hours; want 24, above 0.1, and fewer than the exact oracle's %v",
+			l.PeakReplicas, l.Unserved, l.ReplicaHours, e.ReplicaHours)
+	}
+	if got, want := l.Setting, "lead 3m45s level ±1"; got != want {
+		t.Errorf("setting %q, want %q", got, want)
+	}
+	cfg.OracleLevel = -1
+	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "the oracle's level radius must be >= 0 steps (got -1)") {
+		t.Errorf("Validate with a level radius of -1 = %v, want it named", err)
+	}
+}
+
 // TestScaleGapsAlike: through a gap in the trace (demand unknown) no policy learns anything, so
 // none scales; the oracle once scaled down to the minimum there, alone.
 func TestScaleGapsAlike(t *testing.T) {
