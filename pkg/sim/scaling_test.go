@@ -258,24 +258,18 @@ func TestScaleOracleBeside(t *testing.T) {
 	cfg := testScaling()
 	cfg.Oracle = []float64{0.5}
 	demand := trace(50, repeat(200, 60)...)
-	alone, err := Scale(t.Context(), demand, naive, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alone := oracleOutcome(t, demand, cfg)
 	cfg.OracleBeside = 1
-	beside, err := Scale(t.Context(), demand, naive, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	beside := oracleOutcome(t, demand, cfg)
 	// ⌈200 × 0.5 / 10⌉ = 10 pods alone; the trigger's ⌈200 / 10⌉ = 20 beside it.
-	if a, b := alone.Oracle, beside.Oracle; a.PeakReplicas != 10 || b.PeakReplicas != 20 {
-		t.Errorf("peak replicas %d alone, %d beside the trigger; want 10 and 20", a.PeakReplicas, b.PeakReplicas)
+	if alone.PeakReplicas != 10 || beside.PeakReplicas != 20 {
+		t.Errorf("peak replicas %d alone, %d beside the trigger; want 10 and 20", alone.PeakReplicas, beside.PeakReplicas)
 	}
 	// Beside the trigger, only the start-up after the step goes short: 3 of 70 minutes.
-	if a, b := alone.Oracle, beside.Oracle; !(a.Unserved >= 0.4) || !(b.Unserved > 0 && b.Unserved < 0.1) {
-		t.Errorf("unserved %v alone, %v beside the trigger; want at least 0.4, and above 0 but below 0.1", a.Unserved, b.Unserved)
+	if !(alone.Unserved >= 0.4) || !(beside.Unserved > 0 && beside.Unserved < 0.1) {
+		t.Errorf("unserved %v alone, %v beside the trigger; want at least 0.4, and above 0 but below 0.1", alone.Unserved, beside.Unserved)
 	}
-	if got, want := beside.Oracle.Setting, "lead 3m45s ×0.50 + reactive 1.00"; got != want {
+	if got, want := beside.Setting, "lead 3m45s ×0.50 + reactive 1.00"; got != want {
 		t.Errorf("setting %q, want %q", got, want)
 	}
 	cfg.OracleBeside = 1.2
@@ -295,21 +289,14 @@ func TestScaleOracleLevel(t *testing.T) {
 		alternating[i] = 100 + 200*float64(i%2)
 	}
 	demand := trace(200, alternating...)
-	exact, err := Scale(t.Context(), demand, naive, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := oracleOutcome(t, demand, cfg)
 	cfg.OracleLevel = 1
-	level, err := Scale(t.Context(), demand, naive, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, l := exact.Oracle, level.Oracle
+	l := oracleOutcome(t, demand, cfg)
 	if e.PeakReplicas != 30 || e.Unserved != 0 {
 		t.Errorf("the exact oracle: peak %d, unserved %v; want 30 and 0", e.PeakReplicas, e.Unserved)
 	}
-	// ⌈233.3 / 10⌉ = 24 pods at most, and 300 − 240 = 60 of every 300 short once ready: at
-	// least 60 of each 400 served over two minutes, with the warmup at 200 served in full.
+	// ⌈233.3 / 10⌉ = 24 pods at most: 300 − 240 = 60 of every 400 over two minutes unserved
+	// (15%), and the ten minutes at 200 before served in full: above 10% in all.
 	if l.PeakReplicas != 24 || !(l.Unserved > 0.1) || !(l.ReplicaHours < e.ReplicaHours) {
 		t.Errorf("the level oracle: peak %d, unserved %v, %v replica-hours; want 24, above 0.1, and fewer than the exact oracle's %v",
 			l.PeakReplicas, l.Unserved, l.ReplicaHours, e.ReplicaHours)
@@ -321,6 +308,16 @@ func TestScaleOracleLevel(t *testing.T) {
 	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "the oracle's level radius must be >= 0 steps (got -1)") {
 		t.Errorf("Validate with a level radius of -1 = %v, want it named", err)
 	}
+}
+
+// oracleOutcome runs the simulation of demand with cfg and returns the oracle's first setting.
+func oracleOutcome(t *testing.T, demand series.Series, cfg ScalingConfig) Outcome {
+	t.Helper()
+	res, err := Scale(t.Context(), demand, naive, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Oracle
 }
 
 // TestScaleGapsAlike: through a gap in the trace (demand unknown) no policy learns anything, so
