@@ -66,18 +66,30 @@ func ReadCSV(r io.Reader) ([]Sample, error) {
 	return out, nil
 }
 
-// ParseTimestamp accepts RFC 3339 (with or without fractional seconds) or Unix seconds.
+// ParseTimestamp accepts RFC 3339 (with or without fractional seconds), the same with a space
+// for the T ("2015-02-26 21:42:53", with or without a zone; without one it is UTC), or Unix
+// seconds. The spaced form is what pandas, spreadsheets and many exporters write, and the form
+// of the Numenta Anomaly Benchmark's traces, so that such a file is read as it is.
 func ParseTimestamp(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
+	}
+	for _, layout := range spacedLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) &&
 		math.Abs(f) < 1e11 {
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("timestamp %q is neither RFC 3339 nor Unix seconds", s)
+	return time.Time{}, fmt.Errorf("timestamp %q is neither RFC 3339 (2006-01-02T15:04:05Z, or with a space for the T) nor Unix seconds", s)
 }
+
+// spacedLayouts are RFC 3339 with a space for the T, with a zone and without (read as UTC).
+// Fractional seconds are accepted by each, as time.Parse accepts them after the seconds.
+var spacedLayouts = []string{"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"}
 
 func looksNumeric(s string) bool {
 	_, err := strconv.ParseFloat(s, 64)

@@ -142,12 +142,21 @@ func TestReadCSV(t *testing.T) {
 			in:   "1795694400,1\n1795694460,2\n",
 			want: []Sample{{time.Unix(1795694400, 0).UTC(), 1}, {time.Unix(1795694460, 0).UTC(), 2}},
 		},
-		"bad value names the line":     {in: "timestamp,value\n2026-11-26T12:00:00Z,x\n", wantErr: `csv line 2: value "x" is not a number`},
-		"bad timestamp names the line": {in: "2026-11-26T12:00:00Z,1\nyesterday,2\n", wantErr: `csv line 2: timestamp "yesterday"`},
-		"NaN value":                    {in: "2026-11-26T12:00:00Z,NaN\n", wantErr: "not finite"},
-		"time going backwards":         {in: "2026-11-26T12:01:00Z,1\n2026-11-26T12:00:00Z,2\n", wantErr: "is not after the previous one"},
-		"wrong field count":            {in: "2026-11-26T12:00:00Z,1,2\n", wantErr: "want 2 fields"},
-		"header only":                  {in: "timestamp,value\n", wantErr: "no samples"},
+		"a space for the T, no zone: UTC (pandas, NAB)": {
+			in:   "timestamp,value\n2026-11-26 12:00:00,1\n2026-11-26 12:01:00.5,2\n",
+			want: []Sample{{at(0), 1}, {at(1).Add(500 * time.Millisecond), 2}},
+		},
+		"a space for the T, with a zone": {
+			in:   "2026-11-26 13:00:00+01:00,1\n2026-11-26 12:01:00Z,2\n",
+			want: []Sample{{at(0), 1}, {at(1), 2}},
+		},
+		"a date alone is not a timestamp": {in: "2026-11-26,1\n", wantErr: `csv line 1: timestamp "2026-11-26" is neither RFC 3339`},
+		"bad value names the line":        {in: "timestamp,value\n2026-11-26T12:00:00Z,x\n", wantErr: `csv line 2: value "x" is not a number`},
+		"bad timestamp names the line":    {in: "2026-11-26T12:00:00Z,1\nyesterday,2\n", wantErr: `csv line 2: timestamp "yesterday"`},
+		"NaN value":                       {in: "2026-11-26T12:00:00Z,NaN\n", wantErr: "not finite"},
+		"time going backwards":            {in: "2026-11-26T12:01:00Z,1\n2026-11-26T12:00:00Z,2\n", wantErr: "is not after the previous one"},
+		"wrong field count":               {in: "2026-11-26T12:00:00Z,1,2\n", wantErr: "want 2 fields"},
+		"header only":                     {in: "timestamp,value\n", wantErr: "no samples"},
 		"blank lines and comments keep line numbers": {
 			in:      "# exported\ntimestamp,value\n\n2026-11-26T12:00:00Z,1\n\n2026-11-26T12:01:00Z,x\n",
 			wantErr: `csv line 6: value "x" is not a number`,
@@ -238,6 +247,7 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add("timestamp,value\n2026-11-26T12:00:00Z,1\n")
 	f.Add("1795694400,1\n1795694460.5,-2e3\n")
 	f.Add("a,b\nc,d\n")
+	f.Add("timestamp,value\n2015-02-26 21:42:53,35\n2015-02-26 21:47:53.25+01:00,41\n")
 	f.Add("\"\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := ReadCSV(strings.NewReader(in))
