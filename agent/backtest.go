@@ -99,11 +99,19 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		out.Write([]string{"input", "origin", "target", "h", "actual", "point", "upper", "model"})
 		defer out.Flush()
 	}
+	// A trace that cannot be evaluated (unreadable, too short) is named in the error returned at
+	// the end, after the others' reports and summary: one bad file does not lose a long run's
+	// results, and the exit status still says that something failed.
 	var reports []backtestReport
+	var failed []error
 	for _, input := range f.inputs {
 		r, err := backtestFile(ctx, input, step, cfg, models, opts, out, newProgress(stderr, f.progress, len(models), input))
-		if err != nil {
+		if ctx.Err() != nil {
 			return err
+		}
+		if err != nil {
+			failed = append(failed, err)
+			continue
 		}
 		reports = append(reports, r)
 		if f.format == "text" {
@@ -119,18 +127,21 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("backtest: write %s: %w", f.forecastsOut, err)
 		}
 	}
+	if len(reports) == 0 {
+		return errors.Join(failed...)
+	}
 	var sum *summary
 	if len(reports) > 1 {
 		s := summarize(reports)
 		sum = &s
 	}
-	if f.format == "json" {
-		return writeJSON(stdout, reports, sum)
+	switch {
+	case f.format == "json":
+		failed = append(failed, writeJSON(stdout, reports, sum))
+	case sum != nil:
+		failed = append(failed, sum.writeText(stdout))
 	}
-	if sum != nil {
-		return sum.writeText(stdout)
-	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // backtestFile evaluates every model on one trace.

@@ -95,6 +95,43 @@ func TestBacktestSummary(t *testing.T) {
 	}
 }
 
+// TestBacktestKeepsTheOtherTraces: a trace that cannot be evaluated is named in the error, and
+// the others are still reported and summarized, in text and in JSON.
+func TestBacktestKeepsTheOtherTraces(t *testing.T) {
+	short := filepath.Join(t.TempDir(), "short.csv")
+	if err := os.WriteFile(short, []byte("timestamp,value\n2026-01-01T00:00:00Z,1\n2026-01-01T00:05:00Z,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var stdout strings.Builder
+			args := []string{"backtest", "--input", nasaTrace, "--input", short, "--input", nasaTrace, "--model", "naive",
+				"--window", "2d", "--horizon", "15m", "--stride", "12h", "--progress=false", "--format", format}
+			err := run(t.Context(), args, nil, &stdout, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "short.csv") || !strings.Contains(err.Error(), "too short for a 15m0s horizon") {
+				t.Fatalf("agent backtest with a short trace: error %v, want it to name short.csv and why", err)
+			}
+			want := "Summary over 2 traces"
+			if format == "json" {
+				var got struct {
+					Traces  []json.RawMessage `json:"traces"`
+					Summary json.RawMessage   `json:"summary"`
+				}
+				if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+					t.Fatalf("JSON output: %v\n%s", err, stdout.String())
+				}
+				if len(got.Traces) != 2 || len(got.Summary) == 0 {
+					t.Fatalf("JSON output has %d traces and summary %s, want the 2 that could be evaluated and a summary", len(got.Traces), got.Summary)
+				}
+				return
+			}
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, stdout.String())
+			}
+		})
+	}
+}
+
 // TestSummarizeDaily checks the per-lead medians of auto's ratio to the best baseline, over every
 // trace and over those with a daily period, on figures worked out by hand.
 func TestSummarizeDaily(t *testing.T) {

@@ -172,8 +172,20 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	wg.Wait()
 	bar.finish()
-	if err := errors.Join(errs...); err != nil {
-		return err
+	// As in backtest: the traces that could be simulated are reported, and those that could not
+	// are named in the error returned after them.
+	failed := errors.Join(errs...)
+	if ctx.Err() != nil {
+		return failed
+	}
+	var done []simReport
+	for i, r := range reports {
+		if errs[i] == nil {
+			done = append(done, r)
+		}
+	}
+	if reports = done; len(reports) == 0 {
+		return failed
 	}
 	if f.decisionsOut != "" {
 		if err := writeDecisions(f.decisionsOut, reports[0].decisions); err != nil {
@@ -193,7 +205,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		sum = &s
 	}
 	if f.format == "json" {
-		return writeJSON(stdout, reports, sum)
+		return errors.Join(failed, writeJSON(stdout, reports, sum))
 	}
 	for _, r := range reports {
 		if err := r.writeText(stdout); err != nil {
@@ -202,9 +214,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stdout)
 	}
 	if sum != nil {
-		return sum.writeText(stdout)
+		return errors.Join(failed, sum.writeText(stdout))
 	}
-	return nil
+	return failed
 }
 
 // simJob is the parsed flags: everything but the per-trace choices (target, warmup).

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -272,6 +274,37 @@ func TestSimulateSweepWithPointBasis(t *testing.T) {
 		t.Errorf("replica-hours point %.1f, p80 %.1f, p99 %.1f; want each quantile sized for, so rising",
 			point.ReplicaHours, p80.ReplicaHours, p99.ReplicaHours)
 	}
+}
+
+// TestSimulateKeepsTheOtherTraces: a trace that cannot be simulated (its median load is 0, so
+// there is no default target per pod) is named in the error, after the others' reports.
+func TestSimulateKeepsTheOtherTraces(t *testing.T) {
+	zeros := filepath.Join(t.TempDir(), "zeros.csv")
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 * 288 {
+		fmt.Fprintf(&b, "%s,%d\n", t0.Add(time.Duration(i)*5*time.Minute).Format(time.RFC3339), b2i(i%10 == 0))
+	}
+	if err := os.WriteFile(zeros, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	args := []string{"backtest", "--simulate", "--input", zeros, "--input", nasaTrace, "--model", "naive", "--warmup", "2d", "--progress=false"}
+	err := run(t.Context(), args, nil, &stdout, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "zeros.csv: the trace's median is not above zero: give --target") {
+		t.Fatalf("agent backtest --simulate with a trace of zeros: error %v, want it named with the reason", err)
+	}
+	if out := stdout.String(); !strings.Contains(out, filepath.Base(nasaTrace)) || strings.Contains(out, "zeros.csv") {
+		t.Errorf("output should report the NASA trace and not the failed one:\n%s", out)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestSimulateFlagErrors(t *testing.T) {
