@@ -106,10 +106,10 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var failed []error
 	for _, input := range f.inputs {
 		r, err := backtestFile(ctx, input, step, cfg, models, opts, out, newProgress(stderr, f.progress, len(models), input))
-		if ctx.Err() != nil {
-			return err
-		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return err // interrupted: the traces after it would fail the same way
+			}
 			failed = append(failed, err)
 			continue
 		}
