@@ -64,7 +64,8 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs.Func("input", "trace to evaluate on: CSV timestamp,value (RFC 3339, or with a space for the T, UTC without a zone; or Unix seconds) (required; repeat it to evaluate\n"+
 		"several traces and get a summary: median MASE per model and lead, how many traces each model wins, and\n"+
-		"auto's MASE relative to the best baseline per trace, over all and over those with a daily period)", func(v string) error {
+		"auto's MASE relative to the best baseline per trace, over all and over those with a daily period; a trace\n"+
+		"that cannot be evaluated is named at the end, exit status 1, and the others are still reported)", func(v string) error {
 		f.inputs = append(f.inputs, v)
 		return nil
 	})
