@@ -684,15 +684,12 @@ func levelAt(s series.Series, t time.Time, r int) float64 {
 	if !isFinite(demandAt(s, t)) {
 		return math.NaN()
 	}
-	sum, n := 0.0, 0
+	sum, n := 0.0, 0 // n >= 1: the demand at t itself is finite
 	for k := -r; k <= r; k++ {
 		if v := demandAt(s, t.Add(time.Duration(k)*s.Step)); isFinite(v) {
 			sum += v
 			n++
 		}
-	}
-	if n == 0 {
-		return math.NaN()
 	}
 	return sum / float64(n)
 }
