@@ -102,7 +102,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.model, "model", forecast.DefaultModel, "forecasting model: "+strings.Join(forecast.Names(), ", "))
 	fs.StringVar(&f.refit, "refit", forecast.DefaultRefitEvery.String(), "refit interval, in data time (KEDASTRAL_REFIT_INTERVAL)")
 	fs.StringVar(&f.periods, "periods", "", "pin the seasonal periods, e.g. 24h,7d (KEDASTRAL_PERIODS)")
-	fs.Float64Var(&f.target, "target", 0, "demand one ready pod serves (default: the trace's median ÷ 10, so the median load needs 10 replicas)")
+	fs.Float64Var(&f.target, "target", 0, "demand one ready pod serves (default: the trace's median ÷ 10, so the median load needs 10 replicas;\n"+
+		"its mean ÷ 10 when the median is 0)")
 	fs.IntVar(&f.minR, "min", 1, "min replicas (HPA and plan)")
 	fs.IntVar(&f.maxR, "max", 1000, "max replicas (HPA and plan)")
 	fs.StringVar(&f.startup, "startup", "3m", "pod start-up delay: a pod asked for at t serves from t + this")
@@ -413,18 +414,23 @@ func (j simJob) run(ctx context.Context, input string, progress func(done, total
 	}
 	cfg := j.cfg
 	cfg.TargetPerPod = j.target
-	note := ""
+	var notes []string
 	if cfg.TargetPerPod == 0 {
-		cfg.TargetPerPod = sim.Median(s.Values) / 10
-		if !(cfg.TargetPerPod > 0) {
-			return simReport{}, fmt.Errorf("simulate: %s: the trace's median is not above zero: give --target", input)
+		var why string
+		cfg.TargetPerPod, why, err = defaultTarget(s.Values)
+		if err != nil {
+			return simReport{}, fmt.Errorf("simulate: %s: %w", input, err)
+		}
+		if why != "" {
+			notes = append(notes, why)
 		}
 	}
 	warmup := j.warmup
 	if span := time.Duration(s.Len()) * step; span < 2*warmup {
 		warmup = (span / 2).Truncate(step)
-		note = fmt.Sprintf("the trace is shorter than twice the %s warmup: warmup %s", shortDuration(j.warmup), shortDuration(warmup))
+		notes = append(notes, fmt.Sprintf("the trace is shorter than twice the %s warmup: warmup %s", shortDuration(j.warmup), shortDuration(warmup)))
 	}
+	note := strings.Join(notes, "; ")
 	cfg.Warmup = warmup
 	if err := cfg.Validate(step); err != nil {
 		return simReport{}, fmt.Errorf("simulate: %s: %w", input, err)
@@ -776,4 +782,28 @@ func writeDecisions(path string, rows []sim.Decision) error {
 		return fmt.Errorf("decisions-out %s: %w", path, err)
 	}
 	return nil
+}
+
+// defaultTarget is the target per pod when --target is not given: the trace's median ÷ 10, so
+// the median load needs 10 replicas (the benchmark rule). A sparse load — tweets about
+// a quiet subject, a disk written to in bursts — can have a median of 0, which would make every
+// pod infinitely large; its mean ÷ 10 is used instead, and why is said, so that a multi-trace
+// run does not lose the trace. Only a trace with no positive load at all has no default.
+func defaultTarget(values []float64) (target float64, why string, err error) {
+	if t := sim.Median(values) / 10; t > 0 {
+		return t, "", nil
+	}
+	var sum float64
+	n := 0
+	for _, v := range values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 || !(sum > 0) {
+		return 0, "", errors.New("the trace has no load above zero to size pods by: give --target")
+	}
+	t := sum / float64(n) / 10
+	return t, fmt.Sprintf("the trace's median is 0: target per pod %.4g, its mean ÷ 10 (give --target to choose)", t), nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kedastral/kedastral/pkg/plan"
+	"github.com/kedastral/kedastral/pkg/series"
 	"github.com/kedastral/kedastral/pkg/sim"
 )
 
@@ -276,28 +276,90 @@ func TestSimulateSweepWithPointBasis(t *testing.T) {
 	}
 }
 
-// TestSimulateKeepsTheOtherTraces: a trace that cannot be simulated (its median load is 0, so
+// TestSimulateKeepsTheOtherTraces: a trace that cannot be simulated (no load above zero, so
 // there is no default target per pod) is named in the error, after the others' reports.
 func TestSimulateKeepsTheOtherTraces(t *testing.T) {
-	zeros := filepath.Join(t.TempDir(), "zeros.csv")
-	var b strings.Builder
-	b.WriteString("timestamp,value\n")
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 * 288 {
-		fmt.Fprintf(&b, "%s,%d\n", t0.Add(time.Duration(i)*5*time.Minute).Format(time.RFC3339), b2i(i%10 == 0))
-	}
-	if err := os.WriteFile(zeros, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	zeros := testTrace(t, "zeros.csv", 3*288, func(int) int { return 0 })
 	var stdout strings.Builder
 	args := []string{"backtest", "--simulate", "--input", zeros, "--input", nasaTrace, "--model", "naive", "--warmup", "2d", "--progress=false"}
 	err := run(t.Context(), args, nil, &stdout, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "zeros.csv: the trace's median is not above zero: give --target") {
+	if err == nil || !strings.Contains(err.Error(), "zeros.csv: the trace has no load above zero to size pods by: give --target") {
 		t.Fatalf("agent backtest --simulate with a trace of zeros: error %v, want it named with the reason", err)
 	}
 	if out := stdout.String(); !strings.Contains(out, filepath.Base(nasaTrace)) || strings.Contains(out, "zeros.csv") {
 		t.Errorf("output should report the NASA trace and not the failed one:\n%s", out)
 	}
+}
+
+// TestSimulateSparseTrace: a trace whose median is 0 (load in one sample of ten) is simulated
+// with pods sized by its mean, and the report says so.
+func TestSimulateSparseTrace(t *testing.T) {
+	sparse := testTrace(t, "sparse.csv", 900, func(i int) int { return 20 * b2i(i%10 == 0) })
+	var stdout strings.Builder
+	args := []string{"backtest", "--simulate", "--input", sparse, "--model", "naive", "--warmup", "1d", "--progress=false", "--format", "json"}
+	if err := run(t.Context(), args, nil, &stdout, io.Discard); err != nil {
+		t.Fatalf("agent backtest --simulate on a sparse trace: %v", err)
+	}
+	var out struct {
+		Traces []simReport `json:"traces"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil || len(out.Traces) != 1 {
+		t.Fatalf("JSON output: %v (%d traces)\n%s", err, len(out.Traces), stdout.String())
+	}
+	r := out.Traces[0]
+	if math.Abs(r.TargetPerPod-0.2) > 1e-9 { // mean 20/10 = 2, ÷ 10
+		t.Errorf("target per pod %v, want the mean ÷ 10 = 0.2", r.TargetPerPod)
+	}
+	if !strings.Contains(r.Note, "the trace's median is 0: target per pod 0.2, its mean ÷ 10") {
+		t.Errorf("note %q, want it to say why the target is the mean's", r.Note)
+	}
+}
+
+func TestDefaultTarget(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name    string
+		values  []float64
+		want    float64
+		why     string
+		wantErr string
+	}{
+		{name: "median", values: []float64{10, 20, 30, nan}, want: 2},
+		{name: "median 0, mean used", values: []float64{0, 0, 0, 40, nan, math.Inf(1)}, want: 1, why: "its mean ÷ 10"},
+		{name: "all zero", values: []float64{0, 0, nan}, wantErr: "no load above zero"},
+		{name: "no finite value", values: []float64{nan}, wantErr: "no load above zero"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why, err := defaultTarget(tc.values)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || math.Abs(got-tc.want) > 1e-12 {
+				t.Fatalf("defaultTarget = %v, %v; want %v", got, err, tc.want)
+			}
+			if (tc.why == "") != (why == "") || !strings.Contains(why, tc.why) {
+				t.Errorf("why %q, want %q", why, tc.why)
+			}
+		})
+	}
+}
+
+// testTrace writes n samples 5 minutes apart, value(i) each, to a CSV trace in a test directory.
+func testTrace(t *testing.T, name string, n int, value func(i int) int) string {
+	t.Helper()
+	samples := make([]series.Sample, n)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range samples {
+		samples[i] = series.Sample{T: t0.Add(time.Duration(i) * 5 * time.Minute), V: float64(value(i))}
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := writeTraceFile(path, samples); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func b2i(b bool) int {
