@@ -124,8 +124,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&f.beside, "beside", 1, "target utilisation of the reactive trigger beside Kedastral's in the ScaledObject: its threshold is --target × this")
 	fs.Float64Var(&f.oracleBeside, "oracle-beside", 0, "target utilisation of a reactive trigger beside the oracle too (0: none). At 1, the oracle, like Kedastral\n"+
 		"with its reactive floor, never asks for less than reactive scaling at utilisation 1: what perfect foresight buys under that floor")
-	fs.IntVar(&f.oracleLevel, "oracle-level", 0, "let the oracle know only the mean of the demand within this many steps either side of each moment\n"+
-		"(0: the demand itself): what a forecast that knew the local level exactly, but not the noise about it, could do")
+	fs.IntVar(&f.oracleLevel, "oracle-level", 0, "let the oracle know only the mean of the demand at this many steps either side of each moment, its own\n"+
+		"left out (0: the demand itself): what a forecast that knew the local level exactly, but not the noise about it, could do")
 	fs.StringVar(&f.basis, "basis", string(capacity.BasisUpper), "upper or point (KEDASTRAL_BASIS)")
 	fs.StringVar(&f.downWindow, "scale-down-window", "0s", "KEDASTRAL_SCALE_DOWN_WINDOW")
 	fs.Float64Var(&f.downFraction, "scale-down-max-fraction", 1, "KEDASTRAL_SCALE_DOWN_MAX_FRACTION")

@@ -69,7 +69,7 @@ type ScalingConfig struct {
 	// costs, and the rest of Kedastral's gap is the forecast's.
 	OracleBeside float64
 	// OracleLevel, when above 0, makes the oracle know less: at each moment, only the mean of
-	// the demand within OracleLevel steps either side, not the demand itself. It is what a
+	// the demand at the OracleLevel steps either side, not the demand itself (levelAt). It is what a
 	// forecast that knew the local level exactly, but nothing of the noise about it, could
 	// do (the scaling counterpart of Hindsight); the oracle's headrooms then size a margin for
 	// the noise, as Kedastral's band does.
@@ -678,18 +678,26 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 	return m.outcome(Oracle.String(), setting), nil
 }
 
-// levelAt is the mean of the finite demand within r steps either side of t, t's own included;
-// NaN where the demand at t is unknown (a gap, or outside the trace), as for the exact oracle.
+// levelAt is the mean of the finite demand at the r steps either side of t, t's own demand
+// left out: the local level, with nothing of the noise at t itself, which is what
+// OracleLevel promises (a mean that counted t would know a 1/(2r+1) share of it). NaN where the
+// demand at t is unknown (a gap, or outside the trace), as for the exact oracle, or where none
+// of its neighbours is known.
 func levelAt(s series.Series, t time.Time, r int) float64 {
 	if !isFinite(demandAt(s, t)) {
 		return math.NaN()
 	}
-	sum, n := 0.0, 0 // n >= 1: the demand at t itself is finite
-	for k := -r; k <= r; k++ {
-		if v := demandAt(s, t.Add(time.Duration(k)*s.Step)); isFinite(v) {
-			sum += v
-			n++
+	sum, n := 0.0, 0
+	for k := 1; k <= r; k++ {
+		for _, u := range [2]time.Time{t.Add(-time.Duration(k) * s.Step), t.Add(time.Duration(k) * s.Step)} {
+			if v := demandAt(s, u); isFinite(v) {
+				sum += v
+				n++
+			}
 		}
+	}
+	if n == 0 {
+		return math.NaN()
 	}
 	return sum / float64(n)
 }

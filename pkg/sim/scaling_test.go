@@ -280,8 +280,8 @@ func TestScaleOracleBeside(t *testing.T) {
 
 // TestScaleOracleLevel: on a demand that alternates between 100 and 300 each minute, the oracle
 // that knows each minute's demand holds the 30 pods the 300s need and serves everything; the one
-// that knows only the level (the mean of three minutes: 167 or 233) holds fewer and leaves some
-// of each 300 unserved.
+// that knows only the level (the mean of the two minutes either side, the minute itself left
+// out: 200 everywhere) holds fewer and leaves some of each 300 unserved.
 func TestScaleOracleLevel(t *testing.T) {
 	cfg := testScaling()
 	alternating := make([]float64, 120)
@@ -290,23 +290,51 @@ func TestScaleOracleLevel(t *testing.T) {
 	}
 	demand := trace(200, alternating...)
 	e := oracleOutcome(t, demand, cfg)
-	cfg.OracleLevel = 1
+	cfg.OracleLevel = 2
 	l := oracleOutcome(t, demand, cfg)
 	if e.PeakReplicas != 30 || e.Unserved != 0 {
 		t.Errorf("the exact oracle: peak %d, unserved %v; want 30 and 0", e.PeakReplicas, e.Unserved)
 	}
-	// ⌈233.3 / 10⌉ = 24 pods at most: 300 − 240 = 60 of every 400 over two minutes unserved
-	// (15%), and the ten minutes at 200 before served in full: above 10% in all.
+	// 20 pods but at the trace's end, where fewer neighbours make the mean 233 (24 pods): each
+	// 300 finds at most 240 of capacity, 60 or more short in every two minutes of 400 (15%),
+	// and the minutes at 200 before are served in full: above 10% in all.
 	if l.PeakReplicas != 24 || !(l.Unserved > 0.1) || !(l.ReplicaHours < e.ReplicaHours) {
 		t.Errorf("the level oracle: peak %d, unserved %v, %v replica-hours; want 24, above 0.1, and fewer than the exact oracle's %v",
 			l.PeakReplicas, l.Unserved, l.ReplicaHours, e.ReplicaHours)
 	}
-	if got, want := l.Setting, "lead 3m45s level ±1"; got != want {
+	if got, want := l.Setting, "lead 3m45s level ±2"; got != want {
 		t.Errorf("setting %q, want %q", got, want)
 	}
 	cfg.OracleLevel = -1
 	if err := cfg.Validate(time.Minute); err == nil || !strings.Contains(err.Error(), "the oracle's level radius must be >= 0 steps (got -1)") {
 		t.Errorf("Validate with a level radius of -1 = %v, want it named", err)
+	}
+}
+
+// TestLevelAt: the level at a moment is the mean of its neighbours', its own demand left out.
+func TestLevelAt(t *testing.T) {
+	nan := math.NaN()
+	s := series.Series{Start: simStart, Step: time.Minute, Values: []float64{10, 20, 90, 40, nan, 60, nan, 80}}
+	at := func(i int) time.Time { return s.Time(i) }
+	for _, tc := range []struct {
+		name string
+		i, r int
+		want float64 // NaN: unknown
+	}{
+		{"its own demand left out", 2, 1, (20 + 40) / 2.0},
+		{"two steps either side", 2, 2, (10 + 20 + 40) / 3.0}, // index 4 is a gap
+		{"at the start, one side only", 0, 2, (20 + 90) / 2.0},
+		{"at the end, one side only", 7, 2, 60},
+		{"a gap at the moment itself", 4, 1, nan},
+		{"no known neighbour", 5, 1, nan},
+		{"outside the trace", 9, 1, nan},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := levelAt(s, at(tc.i), tc.r)
+			if math.IsNaN(tc.want) != math.IsNaN(got) || (!math.IsNaN(got) && math.Abs(got-tc.want) > 1e-12) {
+				t.Errorf("levelAt(%d, r=%d) = %v, want %v", tc.i, tc.r, got, tc.want)
+			}
+		})
 	}
 }
 
