@@ -679,27 +679,15 @@ func runOracle(s series.Series, warm int, cfg ScalingConfig, headroom float64, s
 }
 
 // levelAt is the mean of the finite demand at the r steps either side of t, t's own demand
-// left out: the local level, with nothing of the noise at t itself, which is what
-// OracleLevel promises (a mean that counted t would know a 1/(2r+1) share of it). NaN where the
-// demand at t is unknown (a gap, or outside the trace), as for the exact oracle, or where none
-// of its neighbours is known.
+// left out, as Hindsight's centredMean: the local level, with nothing of the noise at t itself,
+// which is what OracleLevel promises (a mean that counted t would know a 1/(2r+1) share of it).
+// NaN where the demand at t is unknown (a gap, or outside the trace), as for the exact oracle,
+// or where none of its neighbours is known.
 func levelAt(s series.Series, t time.Time, r int) float64 {
 	if !isFinite(demandAt(s, t)) {
 		return math.NaN()
 	}
-	sum, n := 0.0, 0
-	for k := 1; k <= r; k++ {
-		for _, u := range [2]time.Time{t.Add(-time.Duration(k) * s.Step), t.Add(time.Duration(k) * s.Step)} {
-			if v := demandAt(s, u); isFinite(v) {
-				sum += v
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		return math.NaN()
-	}
-	return sum / float64(n)
+	return centredMean(s.Values, int(t.Sub(s.Start)/s.Step), r)
 }
 
 // namedModel stands for the agent's model in the plans the simulator builds from stored
