@@ -69,10 +69,10 @@ type ScalingConfig struct {
 	// costs, and the rest of Kedastral's gap is the forecast's.
 	OracleBeside float64
 	// OracleLevel, when above 0, makes the oracle know less: at each moment, only the mean of
-	// the demand at the OracleLevel steps either side, not the demand itself (levelAt). It is what a
-	// forecast that knew the local level exactly, but nothing of the noise about it, could
-	// do (the scaling counterpart of Hindsight); the oracle's headrooms then size a margin for
-	// the noise, as Kedastral's band does.
+	// the demand at the OracleLevel steps either side, not the demand itself (levelAt). It is
+	// what a forecast that knew the local level exactly, but nothing of the noise about it,
+	// could do (the scaling counterpart of Hindsight); the oracle's headrooms then size a margin
+	// for the noise, as Kedastral's band does.
 	OracleLevel int
 }
 
